@@ -1,0 +1,70 @@
+"""The database: one engine per app, one SQLAlchemy session per request.
+
+Plain SQLAlchemy 2 (not Flask-SQLAlchemy), so services and scripts use the same sessions
+outside a request. SQLite gets foreign keys, WAL and synchronous=FULL: a change is
+acknowledged only once it is on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **options: Any) -> sa.Engine:
+    engine = sa.create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
+    app.extensions["consent.db"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def engine() -> sa.Engine:
+    factory: sessionmaker[Session] = current_app.extensions["consent.db"]
+    bind = factory.kw["bind"]
+    assert isinstance(bind, sa.Engine)
+    return bind
+
+
+def session() -> Session:
+    """This request's (or app context's) session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["consent.db"]()
+    s: Session = g.db_session
+    return s
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.close()  # rolls back whatever was not committed
+
+
+@contextmanager
+def transaction(s: Session) -> Iterator[Session]:
+    """One unit of work: commit at the end, roll back on any error."""
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise

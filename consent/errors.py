@@ -1,0 +1,53 @@
+"""The app's exceptions: one root, ConsentError, and a subclass per thing that can go wrong.
+
+Domain and service code raise these; the web layer turns them into messages for the
+person, the command line into exit codes. Messages here are for logs and developers
+("expected X, got Y") and never hold a secret or a personal value.
+"""
+
+
+class ConsentError(Exception):
+    """Root of every error this app raises on purpose."""
+
+
+class ConfigError(ConsentError):
+    """The configuration is missing something or holds a value that cannot work."""
+
+
+class DecryptionError(ConsentError):
+    """A ciphertext did not open: wrong key, wrong context, or altered bytes."""
+
+
+class AccountError(ConsentError):
+    """An account operation was refused."""
+
+
+class EmailTaken(AccountError):
+    """An account with this e-mail address already exists."""
+
+
+class InvalidCredentials(AccountError):
+    """The e-mail and password do not match an account (which of the two is not said)."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm an action is not the account's."""
+
+
+class WrongRecoveryCode(AccountError):
+    """The recovery code is malformed or does not open the account's data key."""
+
+
+class WeakPassword(AccountError):
+    """A new password breaks the password policy.
+
+    ``reason`` is one of ``too_short``, ``too_long``, ``too_common``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LoginExpired(AccountError):
+    """A login was ended by logout, timeout, or a password change."""

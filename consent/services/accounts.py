@@ -1,0 +1,269 @@
+"""Accounts: register, log in and out, change or reset the password, delete.
+
+Each function is one transaction on the session it is given. The clock is read here (or
+passed in by tests); the key hierarchy itself lives in consent.keys.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consent import keys, passwords
+from consent.db import transaction
+from consent.errors import DecryptionError, EmailTaken, InvalidCredentials, WrongPassword, WrongRecoveryCode
+from consent.keys import Argon2Params, DataKey
+from consent.models import Login, User
+from consent.vault import Vault
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    argon2: Argon2Params
+    email_lookup_key: bytes = field(repr=False)
+    login_idle: timedelta
+    login_lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class ActiveLogin:
+    """A login that is still valid, with the data key its cookie unlocked."""
+
+    user: User
+    key: DataKey
+    lookup: bytes
+
+    @property
+    def vault(self) -> Vault:
+        return Vault(self.key)
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    """What a person must be shown once: a fresh recovery code, and their new login."""
+
+    user: User
+    recovery_code: str = field(repr=False)
+    login_token: str = field(repr=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _password_aad(user_id: uuid.UUID) -> bytes:
+    return b"consent/dek/password:" + user_id.bytes
+
+
+def _recovery_aad(user_id: uuid.UUID) -> bytes:
+    return b"consent/dek/recovery:" + user_id.bytes
+
+
+def _login_aad(lookup: bytes) -> bytes:
+    return b"consent/dek/login:" + lookup
+
+
+def find_user(s: Session, settings: AccountSettings, email: str) -> User | None:
+    return s.scalar(sa.select(User).where(User.email_lookup == keys.email_lookup(email, settings.email_lookup_key)))
+
+
+def register(
+    s: Session, settings: AccountSettings, *, email: str, password: str, language: str | None = None,
+    now: datetime | None = None,
+) -> NewCredentials:
+    """Create an account with a fresh data key and signing key, and log it in."""
+    now = now or _now()
+    passwords.check_new_password(password, context=[email])
+    with transaction(s):
+        if find_user(s, settings, email) is not None:
+            raise EmailTaken("an account with this e-mail address exists")
+        key = DataKey.generate()
+        signing = keys.SigningKeyPair.generate()
+        user = User(
+            id=uuid.uuid4(),
+            email_lookup=keys.email_lookup(email, settings.email_lookup_key),
+            signing_public_key=signing.public,
+            language=language,
+            created_at=now,
+        )
+        vault = Vault(key)
+        vault.write(user, "email", email.strip())
+        vault.write_bytes(user, "signing_private_key", signing.private)
+        _set_password(user, key, password, settings)
+        code = _set_recovery_code(user, key)
+        s.add(user)
+        token = _open_login(s, user, key, now)
+        try:
+            s.flush()
+        except sa.exc.IntegrityError:  # the same address registered a moment ago
+            raise EmailTaken("an account with this e-mail address exists") from None
+    return NewCredentials(user, code, token)
+
+
+def _set_password(user: User, key: DataKey, password: str, settings: AccountSettings) -> None:
+    user.password_hash = passwords.hasher(settings.argon2).hash(password)
+    user.password_salt = keys.new_salt()
+    user.password_kdf = settings.argon2.encode()
+    kek = keys.password_kek(password, user.password_salt, settings.argon2)
+    user.dek_by_password = key.wrap_with(kek, aad=_password_aad(user.id))
+
+
+def _set_recovery_code(user: User, key: DataKey) -> str:
+    code = keys.new_recovery_code()
+    user.recovery_salt = keys.new_salt()
+    user.dek_by_recovery = key.wrap_with(keys.recovery_kek(code, user.recovery_salt), aad=_recovery_aad(user.id))
+    return code
+
+
+def _open_login(s: Session, user: User, key: DataKey, now: datetime) -> str:
+    token = keys.new_login_token()
+    lookup = keys.login_lookup(token)
+    s.add(Login(
+        lookup=lookup, user=user, created_at=now, last_seen_at=now,
+        wrapped_dek=key.wrap_with(keys.login_kek(token), aad=_login_aad(lookup)),
+    ))
+    return token
+
+
+@functools.lru_cache(maxsize=4)
+def _decoy_hash(params: Argon2Params) -> str:
+    return passwords.hasher(params).hash("consent: a password no account has")
+
+
+def _unlock_with_password(user: User, password: str, settings: AccountSettings) -> DataKey | None:
+    """The data key, or None when the password is wrong. Costs the same either way."""
+    params = Argon2Params.decode(user.password_kdf)
+    if not passwords.verify_password(params, user.password_hash, password):
+        keys.password_kek(password, user.password_salt, params)  # same cost as success
+        return None
+    kek = keys.password_kek(password, user.password_salt, params)
+    try:
+        return DataKey.unwrap(user.dek_by_password, kek, aad=_password_aad(user.id))
+    except DecryptionError:
+        return None
+
+
+def log_in(s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime | None = None) -> str:
+    """A new login token for these credentials, or InvalidCredentials.
+
+    An unknown e-mail costs as much as a wrong password, so neither the answer nor its
+    timing tells whether the address has an account.
+    """
+    now = now or _now()
+    with transaction(s):
+        user = find_user(s, settings, email)
+        if user is None:
+            passwords.verify_password(settings.argon2, _decoy_hash(settings.argon2), password)
+            keys.password_kek(password, keys.new_salt(), settings.argon2)
+            raise InvalidCredentials("e-mail or password does not match")
+        key = _unlock_with_password(user, password, settings)
+        if key is None:
+            raise InvalidCredentials("e-mail or password does not match")
+        if user.password_kdf != settings.argon2.encode():
+            _set_password(user, key, password, settings)  # the operator raised the cost
+        return _open_login(s, user, key, now)
+
+
+def resume(s: Session, settings: AccountSettings, token: str, *, now: datetime | None = None) -> ActiveLogin | None:
+    """The login behind a cookie's token, or None when it has ended or expired.
+
+    An expired login is deleted, so the same cookie can never come back.
+    """
+    now = now or _now()
+    lookup = keys.login_lookup(token)
+    login = s.get(Login, lookup)
+    if login is None:
+        return None
+    if now - login.last_seen_at > settings.login_idle or now - login.created_at > settings.login_lifetime:
+        with transaction(s):
+            s.delete(login)
+        return None
+    try:
+        key = DataKey.unwrap(login.wrapped_dek, keys.login_kek(token), aad=_login_aad(lookup))
+    except DecryptionError:
+        return None
+    # Recording every request would write on every page; once a minute is enough for
+    # an idle timeout counted in minutes.
+    if now - login.last_seen_at > timedelta(minutes=1):
+        with transaction(s):
+            login.last_seen_at = now
+    return ActiveLogin(login.user, key, lookup)
+
+
+def log_out(s: Session, token: str) -> None:
+    with transaction(s):
+        s.execute(sa.delete(Login).where(Login.lookup == keys.login_lookup(token)))
+
+
+def _end_other_logins(s: Session, user: User, keep: bytes | None) -> None:
+    query = sa.delete(Login).where(Login.user_id == user.id)
+    if keep is not None:
+        query = query.where(Login.lookup != keep)
+    s.execute(query)
+
+
+def _confirm_password(user: User, password: str, settings: AccountSettings) -> None:
+    if _unlock_with_password(user, password, settings) is None:
+        raise WrongPassword("the current password does not match")
+
+
+def change_password(
+    s: Session, settings: AccountSettings, login: ActiveLogin, *, current: str, new: str
+) -> None:
+    """Re-wrap the data key under a new password and end every other login."""
+    passwords.check_new_password(new, context=[Vault(login.key).read(login.user, "email") or ""])
+    with transaction(s):
+        user = s.merge(login.user)
+        _confirm_password(user, current, settings)
+        _set_password(user, login.key, new, settings)
+        _end_other_logins(s, user, keep=login.lookup)
+
+
+def replace_recovery_code(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> str:
+    """A new recovery code; the old one stops working."""
+    with transaction(s):
+        user = s.merge(login.user)
+        _confirm_password(user, password, settings)
+        return _set_recovery_code(user, login.key)
+
+
+def reset_password(
+    s: Session, settings: AccountSettings, *, email: str, recovery_code: str, new_password: str,
+    now: datetime | None = None,
+) -> NewCredentials:
+    """Set a new password with the recovery code: a new code replaces the used one, every
+    login ends, and a new one opens."""
+    now = now or _now()
+    passwords.check_new_password(new_password, context=[email])
+    with transaction(s):
+        user = find_user(s, settings, email)
+        if user is None:
+            raise WrongRecoveryCode("no account opens with this e-mail and code")
+        try:
+            kek = keys.recovery_kek(recovery_code, user.recovery_salt)
+            key = DataKey.unwrap(user.dek_by_recovery, kek, aad=_recovery_aad(user.id))
+        except DecryptionError:
+            raise WrongRecoveryCode("no account opens with this e-mail and code") from None
+        _set_password(user, key, new_password, settings)
+        code = _set_recovery_code(user, key)
+        _end_other_logins(s, user, keep=None)
+        token = _open_login(s, user, key, now)
+    return NewCredentials(user, code, token)
+
+
+def delete_account(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> None:
+    """Delete the account and every row that belongs to it."""
+    with transaction(s):
+        user = s.merge(login.user)
+        _confirm_password(user, password, settings)
+        s.delete(user)
+
+
+def set_language(s: Session, login: ActiveLogin, language: str | None) -> None:
+    with transaction(s):
+        s.merge(login.user).language = language

@@ -1,0 +1,34 @@
+"""The identity a person uses in their letters, read and written through their data key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from consent.db import transaction
+from consent.models import Profile
+from consent.services.accounts import ActiveLogin
+
+
+def read_profile(s: Session, login: ActiveLogin) -> dict[str, str | None]:
+    profile = s.get(Profile, login.user.id)
+    if profile is None:
+        return dict.fromkeys(Profile.FIELDS)
+    return {name: login.vault.read(profile, name) for name in Profile.FIELDS}
+
+
+def update_profile(s: Session, login: ActiveLogin, values: dict[str, str | None]) -> None:
+    """Replace the profile with ``values`` (blank fields become empty)."""
+    unknown = set(values) - set(Profile.FIELDS)
+    if unknown:
+        raise ValueError(f"expected profile fields {Profile.FIELDS}, got {sorted(unknown)}")
+    with transaction(s):
+        profile = s.get(Profile, login.user.id)
+        if profile is None:
+            profile = Profile(user_id=login.user.id)
+            s.add(profile)
+        for name in Profile.FIELDS:
+            value = (values.get(name) or "").strip()
+            login.vault.write(profile, name, value or None)
+        profile.updated_at = datetime.now(UTC)

@@ -1,0 +1,7 @@
+"""The person's profile (the identity used in letters) and their account settings."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__)
+
+from consent.web.account import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from consent.web.forms import new_password_fields
+
+_CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """ISO 3166-1 countries, named and sorted in the person's language."""
+    territories = get_locale().territories  # type: ignore[union-attr]
+    countries = [(code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()]
+    return [("", "—")] + sorted(countries, key=lambda item: item[1].casefold())
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[Length(max=200)], render_kw={"autocomplete": "name"})
+    postal_address = TextAreaField(
+        _l("Postal address"), validators=[Length(max=500)], render_kw={"autocomplete": "street-address", "rows": 4}
+    )
+    correspondence_email = EmailField(
+        _l("E-mail for correspondence"),
+        validators=[Optional(), Length(max=254), Email(_l("Enter a valid e-mail address."), check_deliverability=False)],
+        render_kw={"autocomplete": "email"},
+    )
+    date_of_birth = DateField(
+        _l("Date of birth (optional)"), validators=[Optional()], render_kw={"autocomplete": "bday"}
+    )
+    phone = StringField(
+        _l("Phone (optional)"),
+        validators=[Optional(), Length(max=40), Regexp(r"^\+?[0-9 ().\-/]+$", message=_l("Enter a phone number: digits, spaces and + ( ) - . / only."))],
+        render_kw={"autocomplete": "tel"},
+    )
+    country = SelectField(_l("Country of residence"), validators=[Optional()], validate_choice=True)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+    password, confirm = new_password_fields(_l("New password"))
+
+
+class RecoveryCodeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+
+
+class DeleteAccountForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+    understood = BooleanField(
+        _l("I understand that my account, my platforms, my ledger and my letters will be deleted for good."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(
+        _l("Language"),
+        choices=[("", _l("As my browser")), ("en", "English"), ("fr", "Français")],
+        validate_choice=True,
+    )

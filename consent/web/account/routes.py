@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+from werkzeug.wrappers import Response
+
+from consent import db
+from consent.errors import WeakPassword, WrongPassword
+from consent.services import accounts, profiles
+from consent.web.account import bp
+from consent.web.account.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    LanguageForm,
+    ProfileForm,
+    RecoveryCodeForm,
+)
+from consent.web.forms import weak_password_message
+from consent.web.pages import form_page, recovery_code_page
+from consent.web.logins import account_settings
+
+def _wrong_password() -> str:
+    return _("The current password is wrong.")
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Response | tuple[str, int]:
+    form = ProfileForm()
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in ("full_name", "postal_address", "correspondence_email", "phone", "country")}
+        values["date_of_birth"] = form.date_of_birth.data.isoformat() if form.date_of_birth.data else None
+        profiles.update_profile(db.session(), current_user.login, values)
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("account.profile"))
+    if not form.is_submitted():
+        stored = profiles.read_profile(db.session(), current_user.login)
+        for name, value in stored.items():
+            if name == "date_of_birth":
+                form.date_of_birth.data = date.fromisoformat(value) if value else None
+            else:
+                form[name].data = value or ""
+    return form_page("account/profile.html", form=form)
+
+
+def _settings_page(**forms: object) -> tuple[str, int]:
+    context = {
+        "password_form": ChangePasswordForm(prefix="password"),
+        "recovery_form": RecoveryCodeForm(prefix="recovery"),
+        "delete_form": DeleteAccountForm(prefix="delete"),
+        "language_form": LanguageForm(language=current_user.login.user.language or ""),
+    }
+    context.update(forms)
+    return form_page("account/settings.html", **context)
+
+
+@bp.get("/settings")
+@login_required
+def settings() -> tuple[str, int]:
+    return _settings_page()
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    form = ChangePasswordForm(prefix="password")
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                db.session(), account_settings(), current_user.login, current=form.current.data, new=form.password.data
+            )
+        except WrongPassword:
+            form.current.errors.append(_wrong_password())
+        except WeakPassword as e:
+            form.password.errors.append(weak_password_message(e))
+        else:
+            flash(_("Your password is changed and every other login has ended."), "success")
+            return redirect(url_for("account.settings"))
+    return _settings_page(password_form=form)
+
+
+@bp.post("/settings/recovery-code")
+@login_required
+def new_recovery_code() -> str | tuple[str, int]:
+    form = RecoveryCodeForm(prefix="recovery")
+    if form.validate_on_submit():
+        try:
+            code = accounts.replace_recovery_code(db.session(), account_settings(), current_user.login, password=form.current.data)
+        except WrongPassword:
+            form.current.errors.append(_wrong_password())
+        else:
+            return recovery_code_page(code, current_user.email, first=False)
+    return _settings_page(recovery_form=form)
+
+
+@bp.post("/settings/delete")
+@login_required
+def delete_account() -> Response | tuple[str, int]:
+    form = DeleteAccountForm(prefix="delete")
+    if form.validate_on_submit():
+        try:
+            accounts.delete_account(db.session(), account_settings(), current_user.login, password=form.current.data)
+        except WrongPassword:
+            form.current.errors.append(_wrong_password())
+        else:
+            logout_user()
+            flash(_("Your account and everything in it are deleted."), "info")
+            return redirect(url_for("main.index"))
+    return _settings_page(delete_form=form)

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from consent.web.forms import new_password_fields
+
+_EMAIL = [
+    DataRequired(_l("Enter your e-mail address.")),
+    Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
+    Email(_l("Enter a valid e-mail address."), check_deliverability=False),
+]
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "email"})
+    password, confirm = new_password_fields()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "username"})
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ResetForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "username"})
+    recovery_code = StringField(
+        _l("Recovery code"),
+        validators=[DataRequired(_l("Enter your recovery code.")), Length(max=100)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    password, confirm = new_password_fields(_l("New password"))

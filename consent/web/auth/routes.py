@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+from werkzeug.wrappers import Response
+
+from consent import db
+from consent.errors import EmailTaken, InvalidCredentials, WeakPassword, WrongRecoveryCode
+from consent.services import accounts
+from consent.web.auth import bp
+from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
+from consent.web.forms import weak_password_message
+from consent.web.pages import form_page, recovery_code_page, safe_next
+from consent.web.logins import account_settings, select_language, start_login
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            new = accounts.register(
+                db.session(), account_settings(),
+                email=form.email.data, password=form.password.data, language=select_language(),
+            )
+        except WeakPassword as e:
+            form.password.errors.append(weak_password_message(e))
+        except EmailTaken:
+            form.email.errors.append(_("An account with this e-mail address already exists. Log in instead."))
+        else:
+            start_login(new.login_token)
+            return recovery_code_page(new.recovery_code, form.email.data, first=True)
+    return form_page("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            token = accounts.log_in(db.session(), account_settings(), email=form.email.data, password=form.password.data)
+        except InvalidCredentials:
+            form.password.errors.append(_("The e-mail address or the password is wrong."))
+        start_login(token)
+        return redirect(safe_next(request.args.get("next")))
+    return form_page("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    accounts.log_out(db.session(), current_user.token)
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset() -> str | Response | tuple[str, int]:
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            new = accounts.reset_password(
+                db.session(), account_settings(),
+                email=form.email.data, recovery_code=form.recovery_code.data, new_password=form.password.data,
+            )
+        except WeakPassword as e:
+            form.password.errors.append(weak_password_message(e))
+        except WrongRecoveryCode:
+            form.recovery_code.errors.append(_("This recovery code does not open an account with this e-mail address."))
+        else:
+            start_login(new.login_token)
+            flash(_("Your password is changed and every other login has ended."), "success")
+            return recovery_code_page(new.recovery_code, form.email.data, first=False)
+    return form_page("auth/reset.html", form=form)

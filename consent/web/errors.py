@@ -1,0 +1,42 @@
+"""Error pages that say what happened in general terms and nothing more."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+_MESSAGES = {
+    400: _l("The request could not be understood."),
+    403: _l("You are not allowed to do this."),
+    404: _l("There is nothing at this address."),
+    405: _l("This page cannot be used this way."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many attempts. Wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing you entered has been lost or shown to anyone."),
+}
+
+
+def _page(code: int, message: object) -> tuple[str, int]:
+    return render_template("error.html", code=code, message=message), code
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    return _page(code, _MESSAGES.get(code, _MESSAGES[400 if code < 500 else 500]))
+
+
+def _csrf_error(_error: CSRFError) -> tuple[str, int]:
+    return _page(400, _l("This form has expired or did not come from this site. Go back, reload the page and try again."))
+
+
+def _unexpected(_error: Exception) -> tuple[str, int]:
+    # Flask has already logged the traceback; the page shows nothing of it.
+    return _page(500, _MESSAGES[500])
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _unexpected)

@@ -1,0 +1,7 @@
+"""The landing page, the dashboard and the language switch."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from consent.web.main import routes  # noqa: E402,F401  (routes attach themselves to bp)

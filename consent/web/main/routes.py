@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from consent import db
+from consent.services import accounts, profiles
+from consent.web.account.forms import LanguageForm
+from consent.web.pages import safe_next
+from consent.web.main import bp
+
+
+@bp.get("/")
+def index() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return render_template("index.html")
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> str:
+    profile = profiles.read_profile(db.session(), current_user.login)
+    return render_template("dashboard.html", profile_complete=bool(profile["full_name"] and profile["postal_address"]))
+
+
+@bp.post("/language")
+def language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    choice = form.language.data or None
+    if current_user.is_authenticated:
+        accounts.set_language(db.session(), current_user.login, choice)
+    if choice:
+        session["language"] = choice
+    else:
+        session.pop("language", None)
+    return redirect(safe_next(request.form.get("next")))

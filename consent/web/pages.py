@@ -1,0 +1,27 @@
+"""Page helpers several blueprints share."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import render_template, url_for
+
+
+def form_page(template: str, **context: object) -> tuple[str, int]:
+    """A page with forms: 400 when any of them was sent back with errors."""
+    failed = any(getattr(value, "errors", None) for value in context.values())
+    return render_template(template, **context), (400 if failed else 200)
+
+
+def recovery_code_page(code: str, email: str, *, first: bool) -> str:
+    """The recovery code, shown once: it is a POST's own response, never a page one can revisit."""
+    return render_template("auth/recovery_code.html", code=code, email=email, first=first)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: an address elsewhere would make the login form a trap."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("main.dashboard")
