@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from consent.web.forms import new_password_fields
@@ -11,11 +11,14 @@ from consent.web.forms import new_password_fields
 _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[SelectChoice]:
     """ISO 3166-1 countries, named and sorted in the person's language."""
     territories = get_locale().territories  # type: ignore[union-attr]
-    countries = [(code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()]
-    return [("", "—")] + sorted(countries, key=lambda item: item[1].casefold())
+    countries = sorted(
+        (SelectChoice(code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
+        key=lambda choice: choice.label.casefold(),
+    )
+    return [SelectChoice("", "—"), *countries]
 
 
 class ProfileForm(FlaskForm):
@@ -63,6 +66,6 @@ class DeleteAccountForm(FlaskForm):
 class LanguageForm(FlaskForm):
     language = SelectField(
         _l("Language"),
-        choices=[("", _l("As my browser")), ("en", "English"), ("fr", "Français")],
+        choices=[SelectChoice("", _l("As my browser")), SelectChoice("en", "English"), SelectChoice("fr", "Français")],
         validate_choice=True,
     )

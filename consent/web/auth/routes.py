@@ -46,8 +46,9 @@ def login() -> str | Response | tuple[str, int]:
             token = accounts.log_in(db.session(), account_settings(), email=form.email.data, password=form.password.data)
         except InvalidCredentials:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
-        start_login(token)
-        return redirect(safe_next(request.args.get("next")))
+        else:
+            start_login(token)
+            return redirect(safe_next(request.args.get("next")))
     return form_page("auth/login.html", form=form)
 
 
