@@ -1,41 +1,22 @@
-"""Consent manager: a person's platforms, consents, signed ledger and GDPR letters."""
+"""Consent manager: a person's platforms, consents, signed ledger and GDPR letters.
+
+``create_app`` is imported on first use, so that the pure domain modules (keys, ledger,
+letters, deadlines) can be imported, and a ledger verified, without loading Flask.
+"""
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from consent.app import create_app
 
-from consent import config, db
+__all__ = ["create_app"]
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The app. Tests pass ``test_config``; otherwise settings come from file and environment."""
-    from consent import cli, web
-    from consent.resources import resource_dir
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from consent.app import create_app
 
-    instance_path = Path(os.environ.get("CONSENT_INSTANCE", "instance")).resolve()
-    app = Flask(
-        __name__,
-        template_folder=str(resource_dir("templates")),
-        instance_path=str(instance_path),
-        instance_relative_config=True,
-    )
-    settings = config.load(instance_path, test_config)
-    app.config.update(settings)
-    app.config.update(
-        SESSION_COOKIE_NAME="consent_session",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["LOGIN_LIFETIME_HOURS"]),
-        BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LANGUAGE"],
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session it belongs to
-    )
-    db.init_app(app)
-    web.init_app(app)
-    cli.init_app(app)
-    return app
+        return create_app
+    raise AttributeError(f"module 'consent' has no attribute {name!r}")

@@ -9,13 +9,16 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from consent import db, migrate
-from consent.errors import EmailTaken, WeakPassword
+from consent.errors import ConfigError, EmailTaken, WeakPassword
 
 
 def _create_app() -> Flask:
     from consent import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as e:
+        raise click.ClickException(f"configuration: {e}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)
