@@ -20,6 +20,7 @@ def test_db_upgrade_creates_the_schema(database_url):
     assert "Database is at revision head." in result.output
     with app.app_context():
         assert "users" in sa.inspect(db.engine()).get_table_names()
+        db.engine().dispose()
 
 
 def test_create_user_then_log_in(app):

@@ -50,9 +50,8 @@ def test_commits_are_durable(database_url):
         if engine.dialect.name == "postgresql":
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
             assert conn.exec_driver_sql("SHOW fsync").scalar() == "on"
-            engine.dispose()
-            return
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        else:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()

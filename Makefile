@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test translations clean
+
+run: $(BIN)/.installed-run instance/config.toml
+	$(BIN)/consent db upgrade
+	$(BIN)/consent run --host 127.0.0.1 --port 5000
+
+test: $(BIN)/.installed-test chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BIN)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(BIN)/.installed-run
+
+# Fresh secrets on first start, never a placeholder; an existing file is left alone.
+instance/config.toml: | $(BIN)/python
+	mkdir -p instance
+	$(BIN)/python -c 'import secrets; print(f"secret_key = \"{secrets.token_hex(32)}\"\nemail_lookup_key = \"{secrets.token_hex(32)}\"")' > $@.tmp
+	chmod 600 $@.tmp
+	mv $@.tmp $@
+	@echo "Wrote $@ with new random secrets. Keep it: email_lookup_key must never change."
+
+# The browser test drives Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)"; exit 1; \
+	  fi; \
+	fi
+
+# Catalogue workflow: extract every string, merge into each language, compile.
+translations: $(BIN)/.installed-run
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o consent/translations/messages.pot --sort-by-file \
+	  --project "Consent manager" --copyright-holder "Consent manager contributors" .
+	$(BIN)/pybabel update -i consent/translations/messages.pot -d consent/translations --ignore-obsolete
+	$(BIN)/pybabel compile -d consent/translations --statistics
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

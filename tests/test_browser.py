@@ -1,0 +1,98 @@
+"""A real browser (the system Chromium, driven by Playwright) through the account's life."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from consent import create_app, db, migrate
+from tests.conftest import NEW_PASSWORD, PASSWORD, test_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CONSENT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[str]:
+    app = create_app(test_settings(database_url))
+    with app.app_context():
+        migrate.upgrade(db.engine())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture
+def page(tmp_path: Path):  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        context = browser.new_context(accept_downloads=True, locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_register_keep_the_code_log_out_and_back_in(live_server, page, tmp_path):
+    page.goto(live_server)
+    page.get_by_role("link", name="Create an account").first.click()
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+
+    code = page.locator("#recovery-code").inner_text().strip()
+    assert len(code) == 39
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as a text file").click()
+    saved = tmp_path / "code.txt"
+    download.value.save_as(saved)
+    assert code in saved.read_text(encoding="utf-8")
+    assert "ada@example.org" in saved.read_text(encoding="utf-8")
+    page.screenshot(path=str(tmp_path / "recovery-code.png"), full_page=True)
+
+    page.get_by_role("link", name="I have kept it, continue").click()
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_text("You are logged out.").is_visible()
+
+    page.get_by_role("link", name="Log in").first.click()
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+    # The kept code opens the account when the password is forgotten.
+    page.get_by_role("button", name="Log out").click()
+    page.goto(live_server + "/reset")
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Recovery code").fill(code.replace("-", " ").lower())
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set the new password").click()
+    assert page.get_by_role("heading", name="Your new recovery code").is_visible()
+    assert page.locator("#recovery-code").inner_text().strip() != code
+    if os.environ.get("CONSENT_SCREENSHOTS"):
+        shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)

@@ -1,0 +1,48 @@
+"""A wheel carries the templates, migrations, translations and styles it needs."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_holds_every_resource(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("consent_manager-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        "consent/templates/base.html",
+        "consent/templates/auth/register.html",
+        "consent/migrations/env.py",
+        "consent/migrations/script.py.mako",
+        "consent/translations/fr/LC_MESSAGES/messages.mo",
+        "consent/static/style.css",
+    }
+    assert expected <= names, sorted(expected - names)
+    migrations = {n for n in names if n.startswith("consent/migrations/versions/") and n.endswith(".py")}
+    assert len(migrations) == len(list((ROOT / "migrations/versions").glob("*.py")))
+    assert not any("__pycache__" in n or n.startswith("tests/") for n in names)
+
+
+def test_installed_package_finds_its_resources_without_the_checkout(tmp_path):
+    """Unpacked away from the repository, the app still finds templates and migrations."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("consent_manager-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import consent.resources as r; "
+        "print(r.resource_dir('templates')); print(r.resource_dir('migrations'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [str(site / "consent/templates"), str(site / "consent/migrations")]
