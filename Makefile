@@ -11,6 +11,8 @@ run: $(BIN)/.installed-run instance/config.toml
 	$(BIN)/consent run --host 127.0.0.1 --port 5000
 
 test: $(BIN)/.installed-test chromium
+	$(BIN)/ruff check consent tests migrations
+	$(BIN)/mypy consent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 $(BIN)/python:

@@ -56,8 +56,10 @@ def create_user(email: str) -> None:
 
     password = _read_password()
     try:
-        new = accounts.register(db.session(), current_app.extensions["consent.accounts"], email=email, password=password)
-        accounts.log_out(db.session(), new.login_token)  # the command needs no login
+        new = accounts.register(
+            db.session(), current_app.extensions["consent.accounts"], email=email, password=password
+        )
+        accounts.log_out(db.session(), new.login.token)  # the command needs no login
     except WeakPassword as e:
         raise click.ClickException(f"password refused ({e.reason.replace('_', ' ')}): {e}") from None
     except EmailTaken:

@@ -40,8 +40,7 @@ def init_app(app: Flask) -> None:
 
 def engine() -> sa.Engine:
     factory: sessionmaker[Session] = current_app.extensions["consent.db"]
-    bind = factory.kw["bind"]
-    assert isinstance(bind, sa.Engine)
+    bind: sa.Engine = factory.kw["bind"]
     return bind
 
 

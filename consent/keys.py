@@ -151,9 +151,7 @@ def normalize_recovery_code(code: str) -> str:
     text = "".join(ch for ch in code.upper() if ch not in " -\t\r\n")
     text = text.translate(str.maketrans("OIL", "011"))
     if len(text) != _RECOVERY_CHARS or any(ch not in _CROCKFORD for ch in text):
-        raise WrongRecoveryCode(
-            f"a recovery code has {_RECOVERY_CHARS} characters from 0-9 and A-Z, got {len(text)}"
-        )
+        raise WrongRecoveryCode(f"a recovery code has {_RECOVERY_CHARS} characters from 0-9 and A-Z, got {len(text)}")
     return text
 
 

@@ -39,9 +39,7 @@ def check_new_password(password: str, *, context: Iterable[str] = ()) -> None:
 
 
 def hasher(params: Argon2Params) -> PasswordHasher:
-    return PasswordHasher(
-        time_cost=params.time_cost, memory_cost=params.memory_kib, parallelism=params.parallelism
-    )
+    return PasswordHasher(time_cost=params.time_cost, memory_cost=params.memory_kib, parallelism=params.parallelism)
 
 
 def verify_password(params: Argon2Params, password_hash: str, password: str) -> bool:

@@ -123,9 +123,8 @@ def count_rows(app: Flask) -> dict[str, int]:
     """Rows per table, every table of the schema."""
     from consent.models import Base
 
-    with app.app_context():
-        with db.engine().connect() as conn:
-            return {
-                name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                for name, table in Base.metadata.tables.items()
-            }
+    with app.app_context(), db.engine().connect() as conn:
+        return {
+            name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for name, table in Base.metadata.tables.items()
+        }

@@ -68,7 +68,8 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(client, app):
 def test_post_with_a_forged_csrf_token_is_refused(client, app):
     csrf_token(client, "/register")  # a session exists, but the token sent is not its own
     response = client.post(
-        "/register", data={"csrf_token": "forged", "email": "ada@example.org", "password": PASSWORD, "confirm": PASSWORD}
+        "/register",
+        data={"csrf_token": "forged", "email": "ada@example.org", "password": PASSWORD, "confirm": PASSWORD},
     )
     assert response.status_code == 400
     assert count_rows(app)["users"] == 0
@@ -105,7 +106,9 @@ def test_login_refuses_redirects_to_other_sites(auth):
         assert response.headers["Location"] == "/dashboard", target
         auth.logout()
         token = csrf_token(auth.client, "/login")
-    response = auth.client.post("/login?next=/settings", data={"csrf_token": token, "email": "ada@example.org", "password": PASSWORD})
+    response = auth.client.post(
+        "/login?next=/settings", data={"csrf_token": token, "email": "ada@example.org", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/settings"
 
 
@@ -161,8 +164,10 @@ def test_change_password_ends_other_logins_but_not_this_one(client, auth, app):
     Auth(other).login()
     assert logins_of(app) == 2
     response = auth.post(
-        "/settings", {"password-current": PASSWORD, "password-password": NEW_PASSWORD, "password-confirm": NEW_PASSWORD},
-        action="/settings/password", prefix="password",
+        "/settings",
+        {"password-current": PASSWORD, "password-password": NEW_PASSWORD, "password-confirm": NEW_PASSWORD},
+        action="/settings/password",
+        prefix="password",
     )
     assert response.status_code == 302
     assert logins_of(app) == 1
@@ -178,8 +183,14 @@ def test_change_password_with_wrong_current_password_changes_nothing(client, aut
     with app.app_context():
         before = db.session().scalar(sa.select(User.dek_by_password))
     response = auth.post(
-        "/settings", {"password-current": "wrong password here", "password-password": NEW_PASSWORD, "password-confirm": NEW_PASSWORD},
-        action="/settings/password", prefix="password",
+        "/settings",
+        {
+            "password-current": "wrong password here",
+            "password-password": NEW_PASSWORD,
+            "password-confirm": NEW_PASSWORD,
+        },
+        action="/settings/password",
+        prefix="password",
     )
     assert response.status_code == 400
     assert "The current password is wrong." in response.get_data(as_text=True)
@@ -194,7 +205,8 @@ def test_reset_with_recovery_code(client, auth, app):
     Auth(other).login()
     auth.logout()
     response = auth.post(
-        "/reset", {"email": "ada@example.org", "recovery_code": code.lower(), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        "/reset",
+        {"email": "ada@example.org", "recovery_code": code.lower(), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     assert response.status_code == 200
     new_code = recovery_code_from(response.get_data(as_text=True))
@@ -208,7 +220,8 @@ def test_reset_with_recovery_code(client, auth, app):
     auth.logout()
     # The used code is spent.
     again = auth.post(
-        "/reset", {"email": "ada@example.org", "recovery_code": code, "password": PASSWORD + "!", "confirm": PASSWORD + "!"}
+        "/reset",
+        {"email": "ada@example.org", "recovery_code": code, "password": PASSWORD + "!", "confirm": PASSWORD + "!"},
     )
     assert again.status_code == 400
 
@@ -228,7 +241,13 @@ def test_wrong_recovery_code_is_refused_and_changes_nothing(auth, app, email, co
     with app.app_context():
         before = db.session().scalar(sa.select(User.password_hash))
     response = auth.post(
-        "/reset", {"email": email, "recovery_code": real if code is None else code, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        "/reset",
+        {
+            "email": email,
+            "recovery_code": real if code is None else code,
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
     )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -238,14 +257,20 @@ def test_wrong_recovery_code_is_refused_and_changes_nothing(auth, app, email, co
 
 def test_new_recovery_code_replaces_the_old_one(client, auth, app):
     old = recovery_code_from(auth.register().get_data(as_text=True))
-    response = auth.post("/settings", {"recovery-current": PASSWORD}, action="/settings/recovery-code", prefix="recovery")
+    response = auth.post(
+        "/settings", {"recovery-current": PASSWORD}, action="/settings/recovery-code", prefix="recovery"
+    )
     assert response.status_code == 200
     new = recovery_code_from(response.get_data(as_text=True))
     assert new != old
     auth.logout()
-    refused = auth.post("/reset", {"email": "ada@example.org", "recovery_code": old, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    refused = auth.post(
+        "/reset", {"email": "ada@example.org", "recovery_code": old, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert refused.status_code == 400
-    accepted = auth.post("/reset", {"email": "ada@example.org", "recovery_code": new, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    accepted = auth.post(
+        "/reset", {"email": "ada@example.org", "recovery_code": new, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert accepted.status_code == 200
 
 
@@ -253,7 +278,9 @@ def test_new_recovery_code_needs_the_password(auth, app):
     auth.register()
     with app.app_context():
         before = db.session().scalar(sa.select(User.dek_by_recovery))
-    response = auth.post("/settings", {"recovery-current": "wrong password"}, action="/settings/recovery-code", prefix="recovery")
+    response = auth.post(
+        "/settings", {"recovery-current": "wrong password"}, action="/settings/recovery-code", prefix="recovery"
+    )
     assert response.status_code == 400
     with app.app_context():
         assert db.session().scalar(sa.select(User.dek_by_recovery)) == before
@@ -270,7 +297,9 @@ def test_delete_account_removes_every_row_of_the_user(client, auth, app):
     Auth(app.test_client()).login()
     during = count_rows(app)
     assert during == {"users": 2, "profiles": 2, "logins": 3}
-    response = auth.post("/settings", {"delete-current": PASSWORD, "delete-understood": "y"}, action="/settings/delete", prefix="delete")
+    response = auth.post(
+        "/settings", {"delete-current": PASSWORD, "delete-understood": "y"}, action="/settings/delete", prefix="delete"
+    )
     assert response.status_code == 302
     assert count_rows(app) == before
     assert client.get("/dashboard").status_code == 302
@@ -300,13 +329,23 @@ def test_profile_round_trip(client, auth):
     response = auth.post(
         "/profile",
         {
-            "full_name": "Ada Lovelace", "postal_address": "12 St James's Square\nLondon", "country": "GB",
-            "correspondence_email": "ada@post.example", "date_of_birth": "1815-12-10", "phone": "+44 20 7946 0000",
+            "full_name": "Ada Lovelace",
+            "postal_address": "12 St James's Square\nLondon",
+            "country": "GB",
+            "correspondence_email": "ada@post.example",
+            "date_of_birth": "1815-12-10",
+            "phone": "+44 20 7946 0000",
         },
     )
     assert response.status_code == 302
     html = client.get("/profile").get_data(as_text=True)
-    for value in ["Ada Lovelace", "12 St James&#39;s Square\nLondon", "ada@post.example", "1815-12-10", "+44 20 7946 0000"]:
+    for value in [
+        "Ada Lovelace",
+        "12 St James&#39;s Square\nLondon",
+        "ada@post.example",
+        "1815-12-10",
+        "+44 20 7946 0000",
+    ]:
         assert value in html
     assert '<option selected value="GB">' in html
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from consent import db
 from consent.keys import email_lookup
 from consent.models import Base
-from tests.conftest import PG_URL, PASSWORD
+from tests.conftest import PASSWORD, PG_URL
 
 PROFILE = {
     "full_name": "Wilhelmina Quackenbush",
@@ -26,7 +26,7 @@ def _needles() -> list[bytes]:
     for value in values:
         needles += [value.encode("utf-8"), value.encode("utf-16-le"), value.lower().encode()]
     # Country "GB" is too short to search for as bytes; its label is not.
-    return needles + [b"Quackenbush", b"Zyzzyva", b"900123"]
+    return [*needles, b"Quackenbush", b"Zyzzyva", b"900123"]
 
 
 def _database_bytes(app) -> bytes:
@@ -60,10 +60,9 @@ def test_database_holds_no_profile_value_in_the_clear(client, auth, app):
 
 def test_the_search_would_find_a_value_stored_in_the_clear(app):
     """The check above is only worth something if it can fail: a plain value is found."""
-    with app.app_context():
-        with db.engine().begin() as conn:
-            conn.execute(sa.text("CREATE TABLE plain_control (v VARCHAR(100))"))
-            conn.execute(sa.text("INSERT INTO plain_control VALUES (:v)"), {"v": PROFILE["full_name"]})
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(sa.text("CREATE TABLE plain_control (v VARCHAR(100))"))
+        conn.execute(sa.text("INSERT INTO plain_control VALUES (:v)"), {"v": PROFILE["full_name"]})
     if PG_URL:
         with app.app_context(), db.engine().connect() as conn:
             raw = str(conn.execute(sa.text("SELECT v FROM plain_control")).all()).encode()

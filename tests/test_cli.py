@@ -54,10 +54,12 @@ def test_console_script_runs_from_its_environment(tmp_path: Path):
     )
     env = {**os.environ, "CONSENT_CONFIG": str(config)}
     script = Path(sys.executable).with_name("consent")
-    out = subprocess.run([script, "db", "upgrade"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run([script, "db", "upgrade"], check=False, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "c.db").exists()
-    commands = subprocess.run([script, "--help"], env=env, capture_output=True, text=True, cwd=tmp_path).stdout
+    commands = subprocess.run(
+        [script, "--help"], check=True, env=env, capture_output=True, text=True, cwd=tmp_path
+    ).stdout
     for command in ["run", "db", "create-user"]:
         assert f"  {command} " in commands
 
@@ -66,7 +68,7 @@ def test_console_script_without_secrets_says_what_to_do(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENT_")}
     env["CONSENT_CONFIG"] = str(tmp_path / "absent.toml")
     script = Path(sys.executable).with_name("consent")
-    out = subprocess.run([script, "db", "upgrade"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run([script, "db", "upgrade"], check=False, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode != 0
     assert "configuration: secret_key must be a random value of at least 32 characters" in out.stderr
     assert "Traceback" not in out.stderr

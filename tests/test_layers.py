@@ -12,7 +12,8 @@ PURE = ["consent.keys", "consent.passwords", "consent.errors", "consent.config"]
 def test_pure_module_imports_neither_flask_nor_the_database(module):
     code = (
         f"import sys, {module}; "
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'flask', 'sqlalchemy', 'flask_login', 'flask_wtf'}); "
+        "web = {'flask', 'sqlalchemy', 'flask_login', 'flask_wtf'}; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in web); "
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -20,6 +21,9 @@ def test_pure_module_imports_neither_flask_nor_the_database(module):
 
 
 def test_services_do_not_import_the_web_layer():
-    code = "import sys, consent.services.accounts, consent.services.profiles; print(any(m.startswith('consent.web') or m == 'flask_login' for m in sys.modules))"
+    code = (
+        "import sys, consent.services.accounts, consent.services.profiles; "
+        "print(any(m.startswith('consent.web') or m == 'flask_login' for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"

@@ -36,8 +36,9 @@ def test_downgrade_to_base_and_up_again(database_url):
 
 
 def test_one_head_only():
-    from consent.resources import resource_dir
     from alembic.config import Config
+
+    from consent.resources import resource_dir
 
     config = Config()
     config.set_main_option("script_location", str(resource_dir("migrations")))

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_wheel_holds_every_resource(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("consent_manager-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -33,16 +34,19 @@ def test_installed_package_finds_its_resources_without_the_checkout(tmp_path):
     """Unpacked away from the repository, the app still finds templates and migrations."""
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("consent_manager-*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = (
-        "import consent.resources as r; "
-        "print(r.resource_dir('templates')); print(r.resource_dir('migrations'))"
-    )
+    code = "import consent.resources as r; print(r.resource_dir('templates')); print(r.resource_dir('migrations'))"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert out == [str(site / "consent/templates"), str(site / "consent/migrations")]

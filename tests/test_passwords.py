@@ -1,8 +1,8 @@
 import pytest
 
 from consent.errors import WeakPassword
-from consent.passwords import check_new_password, hasher, verify_password
 from consent.keys import Argon2Params
+from consent.passwords import check_new_password, hasher, verify_password
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,13 @@ def test_password_built_from_the_email_is_refused():
 
 @pytest.mark.parametrize(
     "password",
-    ["plum orchard lantern 42", "Zq7!wP3#rT9x", "é" * 6 + "ß∂ƒ©˙∆˚¬", "a long passphrase " * 7 + "xy", "k" + "9Lm2$pQ8vR4&nW6" * 17],
+    [
+        "plum orchard lantern 42",
+        "Zq7!wP3#rT9x",
+        "é" * 6 + "ß∂ƒ©˙∆˚¬",
+        "a long passphrase " * 7 + "xy",
+        "k" + "9Lm2$pQ8vR4&nW6" * 17,
+    ],
 )
 def test_good_passwords_up_to_256_characters_are_accepted(password):
     assert len(password) <= 256

@@ -35,8 +35,13 @@ class ActiveLogin:
     """A login that is still valid, with the data key its cookie unlocked."""
 
     user: User
-    key: DataKey
-    lookup: bytes
+    key: DataKey = field(repr=False)
+    #: The secret held in the cookie; the database only knows its hash, ``lookup``.
+    token: str = field(repr=False)
+
+    @property
+    def lookup(self) -> bytes:
+        return keys.login_lookup(self.token)
 
     @property
     def vault(self) -> Vault:
@@ -45,11 +50,10 @@ class ActiveLogin:
 
 @dataclass(frozen=True)
 class NewCredentials:
-    """What a person must be shown once: a fresh recovery code, and their new login."""
+    """What a person must be shown once: a fresh recovery code; and their new login."""
 
-    user: User
     recovery_code: str = field(repr=False)
-    login_token: str = field(repr=False)
+    login: ActiveLogin
 
 
 def _now() -> datetime:
@@ -73,7 +77,12 @@ def find_user(s: Session, settings: AccountSettings, email: str) -> User | None:
 
 
 def register(
-    s: Session, settings: AccountSettings, *, email: str, password: str, language: str | None = None,
+    s: Session,
+    settings: AccountSettings,
+    *,
+    email: str,
+    password: str,
+    language: str | None = None,
     now: datetime | None = None,
 ) -> NewCredentials:
     """Create an account with a fresh data key and signing key, and log it in."""
@@ -97,12 +106,12 @@ def register(
         _set_password(user, key, password, settings)
         code = _set_recovery_code(user, key)
         s.add(user)
-        token = _open_login(s, user, key, now)
+        login = _open_login(s, user, key, now)
         try:
             s.flush()
         except sa.exc.IntegrityError:  # the same address registered a moment ago
             raise EmailTaken("an account with this e-mail address exists") from None
-    return NewCredentials(user, code, token)
+    return NewCredentials(code, login)
 
 
 def _set_password(user: User, key: DataKey, password: str, settings: AccountSettings) -> None:
@@ -120,14 +129,19 @@ def _set_recovery_code(user: User, key: DataKey) -> str:
     return code
 
 
-def _open_login(s: Session, user: User, key: DataKey, now: datetime) -> str:
+def _open_login(s: Session, user: User, key: DataKey, now: datetime) -> ActiveLogin:
     token = keys.new_login_token()
     lookup = keys.login_lookup(token)
-    s.add(Login(
-        lookup=lookup, user=user, created_at=now, last_seen_at=now,
-        wrapped_dek=key.wrap_with(keys.login_kek(token), aad=_login_aad(lookup)),
-    ))
-    return token
+    s.add(
+        Login(
+            lookup=lookup,
+            user=user,
+            created_at=now,
+            last_seen_at=now,
+            wrapped_dek=key.wrap_with(keys.login_kek(token), aad=_login_aad(lookup)),
+        )
+    )
+    return ActiveLogin(user, key, token)
 
 
 @functools.lru_cache(maxsize=4)
@@ -148,8 +162,10 @@ def _unlock_with_password(user: User, password: str, settings: AccountSettings) 
         return None
 
 
-def log_in(s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime | None = None) -> str:
-    """A new login token for these credentials, or InvalidCredentials.
+def log_in(
+    s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime | None = None
+) -> ActiveLogin:
+    """A new login for these credentials, or InvalidCredentials.
 
     An unknown e-mail costs as much as a wrong password, so neither the answer nor its
     timing tells whether the address has an account.
@@ -192,7 +208,7 @@ def resume(s: Session, settings: AccountSettings, token: str, *, now: datetime |
     if now - login.last_seen_at > timedelta(minutes=1):
         with transaction(s):
             login.last_seen_at = now
-    return ActiveLogin(login.user, key, lookup)
+    return ActiveLogin(login.user, key, token)
 
 
 def log_out(s: Session, token: str) -> None:
@@ -212,9 +228,7 @@ def _confirm_password(user: User, password: str, settings: AccountSettings) -> N
         raise WrongPassword("the current password does not match")
 
 
-def change_password(
-    s: Session, settings: AccountSettings, login: ActiveLogin, *, current: str, new: str
-) -> None:
+def change_password(s: Session, settings: AccountSettings, login: ActiveLogin, *, current: str, new: str) -> None:
     """Re-wrap the data key under a new password and end every other login."""
     passwords.check_new_password(new, context=[Vault(login.key).read(login.user, "email") or ""])
     with transaction(s):
@@ -233,7 +247,12 @@ def replace_recovery_code(s: Session, settings: AccountSettings, login: ActiveLo
 
 
 def reset_password(
-    s: Session, settings: AccountSettings, *, email: str, recovery_code: str, new_password: str,
+    s: Session,
+    settings: AccountSettings,
+    *,
+    email: str,
+    recovery_code: str,
+    new_password: str,
     now: datetime | None = None,
 ) -> NewCredentials:
     """Set a new password with the recovery code: a new code replaces the used one, every
@@ -252,8 +271,8 @@ def reset_password(
         _set_password(user, key, new_password, settings)
         code = _set_recovery_code(user, key)
         _end_other_logins(s, user, keep=None)
-        token = _open_login(s, user, key, now)
-    return NewCredentials(user, code, token)
+        login = _open_login(s, user, key, now)
+    return NewCredentials(code, login)
 
 
 def delete_account(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> None:

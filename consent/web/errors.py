@@ -28,7 +28,9 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 
 
 def _csrf_error(_error: CSRFError) -> tuple[str, int]:
-    return _page(400, _l("This form has expired or did not come from this site. Go back, reload the page and try again."))
+    return _page(
+        400, _l("This form has expired or did not come from this site. Go back, reload the page and try again.")
+    )
 
 
 def _unexpected(_error: Exception) -> tuple[str, int]:

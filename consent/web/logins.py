@@ -22,16 +22,11 @@ from consent.vault import Vault
 class CurrentUser(UserMixin):
     """The person behind this request, with the data key their login unlocked."""
 
-    def __init__(self, login: accounts.ActiveLogin, token: str) -> None:
+    def __init__(self, login: accounts.ActiveLogin) -> None:
         self.login = login
-        self._token = token
 
     def get_id(self) -> str:
-        return self._token
-
-    @property
-    def token(self) -> str:
-        return self._token
+        return self.login.token
 
     @property
     def vault(self) -> Vault:
@@ -43,24 +38,22 @@ class CurrentUser(UserMixin):
 
 
 def account_settings() -> accounts.AccountSettings:
-    return current_app.extensions["consent.accounts"]  # type: ignore[no-any-return]
+    return current_app.extensions["consent.accounts"]
 
 
-def start_login(token: str) -> None:
+def start_login(login: accounts.ActiveLogin) -> None:
     """Bind a new login to this browser, in a fresh session (against session fixation)."""
     language = session.get("language")
     session.clear()
     session.permanent = True
     if language:
         session["language"] = language
-    login = accounts.resume(db.session(), account_settings(), token)
-    assert login is not None, "a login opened a moment ago must resume"
-    login_user(CurrentUser(login, token))
+    login_user(CurrentUser(login))
 
 
 def _load(token: str) -> CurrentUser | None:
     login = accounts.resume(db.session(), account_settings(), token)
-    return None if login is None else CurrentUser(login, token)
+    return None if login is None else CurrentUser(login)
 
 
 def select_language() -> str:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from consent.web.account import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from consent.web.account import routes  # noqa: F401  (routes attach themselves to bp)

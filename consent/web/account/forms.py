@@ -3,7 +3,16 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from consent.web.forms import new_password_fields
@@ -13,7 +22,7 @@ _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(ma
 
 def country_choices() -> list[SelectChoice]:
     """ISO 3166-1 countries, named and sorted in the person's language."""
-    territories = get_locale().territories  # type: ignore[union-attr]
+    territories = get_locale().territories
     countries = sorted(
         (SelectChoice(code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
         key=lambda choice: choice.label.casefold(),
@@ -28,7 +37,11 @@ class ProfileForm(FlaskForm):
     )
     correspondence_email = EmailField(
         _l("E-mail for correspondence"),
-        validators=[Optional(), Length(max=254), Email(_l("Enter a valid e-mail address."), check_deliverability=False)],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(_l("Enter a valid e-mail address."), check_deliverability=False),
+        ],
         render_kw={"autocomplete": "email"},
     )
     date_of_birth = DateField(
@@ -36,7 +49,11 @@ class ProfileForm(FlaskForm):
     )
     phone = StringField(
         _l("Phone (optional)"),
-        validators=[Optional(), Length(max=40), Regexp(r"^\+?[0-9 ().\-/]+$", message=_l("Enter a phone number: digits, spaces and + ( ) - . / only."))],
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(r"^\+?[0-9 ().\-/]+$", message=_l("Enter a phone number: digits, spaces and + ( ) - . / only.")),
+        ],
         render_kw={"autocomplete": "tel"},
     )
     country = SelectField(_l("Country of residence"), validators=[Optional()], validate_choice=True)
@@ -47,16 +64,22 @@ class ProfileForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
     password, confirm = new_password_fields(_l("New password"))
 
 
 class RecoveryCodeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
 
 
 class DeleteAccountForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"})
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
     understood = BooleanField(
         _l("I understand that my account, my platforms, my ledger and my letters will be deleted for good."),
         validators=[DataRequired(_l("Tick the box to confirm."))],

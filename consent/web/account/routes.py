@@ -19,8 +19,9 @@ from consent.web.account.forms import (
     RecoveryCodeForm,
 )
 from consent.web.forms import weak_password_message
-from consent.web.pages import form_page, recovery_code_page
 from consent.web.logins import account_settings
+from consent.web.pages import form_page, recovery_code_page
+
 
 def _wrong_password() -> str:
     return _("The current password is wrong.")
@@ -31,7 +32,10 @@ def _wrong_password() -> str:
 def profile() -> Response | tuple[str, int]:
     form = ProfileForm()
     if form.validate_on_submit():
-        values = {name: form[name].data for name in ("full_name", "postal_address", "correspondence_email", "phone", "country")}
+        values = {
+            name: form[name].data
+            for name in ("full_name", "postal_address", "correspondence_email", "phone", "country")
+        }
         values["date_of_birth"] = form.date_of_birth.data.isoformat() if form.date_of_birth.data else None
         profiles.update_profile(db.session(), current_user.login, values)
         flash(_("Your profile is saved."), "success")
@@ -88,7 +92,9 @@ def new_recovery_code() -> str | tuple[str, int]:
     form = RecoveryCodeForm(prefix="recovery")
     if form.validate_on_submit():
         try:
-            code = accounts.replace_recovery_code(db.session(), account_settings(), current_user.login, password=form.current.data)
+            code = accounts.replace_recovery_code(
+                db.session(), account_settings(), current_user.login, password=form.current.data
+            )
         except WrongPassword:
             form.current.errors.append(_wrong_password())
         else:

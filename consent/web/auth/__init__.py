@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from consent.web.auth import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from consent.web.auth import routes  # noqa: F401  (routes attach themselves to bp)

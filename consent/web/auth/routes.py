@@ -11,8 +11,8 @@ from consent.services import accounts
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
 from consent.web.forms import weak_password_message
-from consent.web.pages import form_page, recovery_code_page, safe_next
 from consent.web.logins import account_settings, select_language, start_login
+from consent.web.pages import form_page, recovery_code_page, safe_next
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -23,15 +23,18 @@ def register() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             new = accounts.register(
-                db.session(), account_settings(),
-                email=form.email.data, password=form.password.data, language=select_language(),
+                db.session(),
+                account_settings(),
+                email=form.email.data,
+                password=form.password.data,
+                language=select_language(),
             )
         except WeakPassword as e:
             form.password.errors.append(weak_password_message(e))
         except EmailTaken:
             form.email.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
-            start_login(new.login_token)
+            start_login(new.login)
             return recovery_code_page(new.recovery_code, form.email.data, first=True)
     return form_page("auth/register.html", form=form)
 
@@ -43,11 +46,13 @@ def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            token = accounts.log_in(db.session(), account_settings(), email=form.email.data, password=form.password.data)
+            opened = accounts.log_in(
+                db.session(), account_settings(), email=form.email.data, password=form.password.data
+            )
         except InvalidCredentials:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
         else:
-            start_login(token)
+            start_login(opened)
             return redirect(safe_next(request.args.get("next")))
     return form_page("auth/login.html", form=form)
 
@@ -55,7 +60,7 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    accounts.log_out(db.session(), current_user.token)
+    accounts.log_out(db.session(), current_user.login.token)
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
@@ -67,15 +72,18 @@ def reset() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             new = accounts.reset_password(
-                db.session(), account_settings(),
-                email=form.email.data, recovery_code=form.recovery_code.data, new_password=form.password.data,
+                db.session(),
+                account_settings(),
+                email=form.email.data,
+                recovery_code=form.recovery_code.data,
+                new_password=form.password.data,
             )
         except WeakPassword as e:
             form.password.errors.append(weak_password_message(e))
         except WrongRecoveryCode:
             form.recovery_code.errors.append(_("This recovery code does not open an account with this e-mail address."))
         else:
-            start_login(new.login_token)
+            start_login(new.login)
             flash(_("Your password is changed and every other login has ended."), "success")
             return recovery_code_page(new.recovery_code, form.email.data, first=False)
     return form_page("auth/reset.html", form=form)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from consent.web.main import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from consent.web.main import routes  # noqa: F401  (routes attach themselves to bp)

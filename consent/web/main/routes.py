@@ -7,8 +7,8 @@ from werkzeug.wrappers import Response
 from consent import db
 from consent.services import accounts, profiles
 from consent.web.account.forms import LanguageForm
-from consent.web.pages import safe_next
 from consent.web.main import bp
+from consent.web.pages import safe_next
 
 
 @bp.get("/")
