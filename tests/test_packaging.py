@@ -5,16 +5,24 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_wheel_holds_every_resource(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, ROOT],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("consent_manager-*.whl")
+    (built,) = out.glob("consent_manager-*.whl")
+    return built
+
+
+def test_wheel_holds_every_resource(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
         "consent/templates/base.html",
@@ -30,14 +38,8 @@ def test_wheel_holds_every_resource(tmp_path):
     assert not any("__pycache__" in n or n.startswith("tests/") for n in names)
 
 
-def test_installed_package_finds_its_resources_without_the_checkout(tmp_path):
+def test_installed_package_finds_its_resources_without_the_checkout(wheel, tmp_path):
     """Unpacked away from the repository, the app still finds templates and migrations."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("consent_manager-*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = "import consent.resources as r; print(r.resource_dir('templates')); print(r.resource_dir('migrations'))"
