@@ -7,8 +7,6 @@ acknowledged only once it is on disk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,14 +54,3 @@ def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
         s.close()  # rolls back whatever was not committed
-
-
-@contextmanager
-def transaction(s: Session) -> Iterator[Session]:
-    """One unit of work: commit at the end, roll back on any error."""
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise

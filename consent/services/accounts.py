@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import keys, passwords
-from consent.db import transaction
 from consent.errors import DecryptionError, EmailTaken, InvalidCredentials, WrongPassword, WrongRecoveryCode
 from consent.keys import Argon2Params, DataKey
 from consent.models import Login, User
+from consent.services import transaction
 from consent.vault import Vault
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from consent.db import transaction
 from consent.models import Profile
+from consent.services import transaction
 from consent.services.accounts import ActiveLogin
 
 
