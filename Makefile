@@ -48,7 +48,7 @@ chromium:
 
 # Catalogue workflow: extract every string, merge into each language, compile.
 translations: $(BIN)/.installed-run
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o consent/translations/messages.pot --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o consent/translations/messages.pot --sort-by-file \
 	  --project "Consent manager" --copyright-holder "Consent manager contributors" .
 	$(BIN)/pybabel update -i consent/translations/messages.pot -d consent/translations --ignore-obsolete
 	$(BIN)/pybabel compile -d consent/translations --statistics

@@ -51,3 +51,22 @@ class WeakPassword(AccountError):
 
 class LoginExpired(AccountError):
     """A login was ended by logout, timeout, or a password change."""
+
+
+class VerificationError(ConsentError):
+    """A ledger, bundle, receipt, proof or signature failed a check.
+
+    The message says which check, and where ("event 12: ..."), in "expected X, got Y" form.
+    """
+
+
+class DecisionError(ConsentError):
+    """A decision that cannot follow the current state (withdrawing a use never granted...).
+
+    ``reason`` names the rule: ``not_granted``, ``already_granted``, ``already_refused``,
+    ``archived``, ``in_future``, ``unknown``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -2,5 +2,6 @@
 
 from consent.models.accounts import Login, Profile, User
 from consent.models.base import Base
+from consent.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use
 
-__all__ = ["Base", "Login", "Profile", "User"]
+__all__ = ["Base", "LedgerCheckpoint", "LedgerEntry", "LedgerHead", "Login", "Platform", "Profile", "Use", "User"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from consent import keys, passwords
 from consent.errors import DecryptionError, EmailTaken, InvalidCredentials, WrongPassword, WrongRecoveryCode
 from consent.keys import Argon2Params, DataKey
-from consent.models import Login, User
+from consent.models import LedgerHead, Login, User
 from consent.services import transaction
 from consent.vault import Vault
 
@@ -106,6 +106,7 @@ def register(
         _set_password(user, key, password, settings)
         code = _set_recovery_code(user, key)
         s.add(user)
+        s.add(LedgerHead(user=user, size=0, frontier=b""))
         login = _open_login(s, user, key, now)
         try:
             s.flush()

@@ -1,0 +1,133 @@
+"""Ledger events: what a person decided, as canonical JSON (RFC 8785).
+
+An event is a JSON object::
+
+    {"v": 1, "index": 4, "type": "use.withdrawn", "nonce": "<32 hex digits>",
+     "at": "2026-11-02T09:30:00Z", "recorded": "2026-11-02T09:31:12Z",
+     "platform": "<uuid>", "use": "<uuid>", "data": {...}}
+
+``at`` is when the decision was made, ``recorded`` when it entered the ledger (a decision
+made outside the app is recorded later). ``nonce`` is 128 random bits, so that nobody can
+confirm a guessed event from its hash. ``index`` binds the event to its place in the log.
+The bytes hashed into the Merkle tree are the event's RFC 8785 canonical form.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from consent.errors import VerificationError
+
+VERSION = 1
+
+PLATFORM_ADDED = "platform.added"
+PLATFORM_CHANGED = "platform.changed"
+PLATFORM_ARCHIVED = "platform.archived"
+USE_GRANTED = "use.granted"
+USE_REFUSED = "use.refused"
+USE_WITHDRAWN = "use.withdrawn"
+USE_RENEWED = "use.renewed"
+USE_EXPIRED = "use.expired"
+
+TYPES = frozenset(
+    {
+        PLATFORM_ADDED,
+        PLATFORM_CHANGED,
+        PLATFORM_ARCHIVED,
+        USE_GRANTED,
+        USE_REFUSED,
+        USE_WITHDRAWN,
+        USE_RENEWED,
+        USE_EXPIRED,
+    }
+)
+#: Events about a use name it; events about a platform alone do not.
+USE_TYPES = frozenset({USE_GRANTED, USE_REFUSED, USE_WITHDRAWN, USE_RENEWED, USE_EXPIRED})
+
+_KEYS = {"v", "index", "type", "nonce", "at", "recorded", "platform", "data"}
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_NONCE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("expected a timezone-aware datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    if not _TIME.match(text):
+        raise VerificationError(f"expected a UTC time like 2026-01-31T12:00:00Z, got {text!r}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def new_event(
+    *,
+    index: int,
+    type: str,
+    at: datetime,
+    recorded: datetime,
+    platform: uuid.UUID,
+    use: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "v": VERSION,
+        "index": index,
+        "type": type,
+        "nonce": secrets.token_hex(16),
+        "at": format_time(at),
+        "recorded": format_time(recorded),
+        "platform": str(platform),
+        "data": data or {},
+    }
+    if use is not None:
+        event["use"] = str(use)
+    check_event(event)
+    return event
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """The event's canonical bytes (RFC 8785): what its leaf hash is computed over."""
+    try:
+        return bytes(rfc8785.dumps(event))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
+        raise VerificationError(f"event: cannot be canonicalised: {e}") from None
+
+
+def check_event(event: Any, *, index: int | None = None) -> None:
+    """Raise VerificationError unless ``event`` has the shape of a ledger event."""
+    if not isinstance(event, dict):
+        raise VerificationError(f"event: expected a JSON object, got {type(event).__name__}")
+    keys = set(event)
+    expected = _KEYS | ({"use"} if event.get("type") in USE_TYPES else set())
+    if keys != expected:
+        raise VerificationError(f"event: expected fields {sorted(expected)}, got {sorted(keys)}")
+    if event["v"] != VERSION:
+        raise VerificationError(f"event: expected version {VERSION}, got {event['v']!r}")
+    if not isinstance(event["index"], int) or isinstance(event["index"], bool) or event["index"] < 0:
+        raise VerificationError(f"event: expected a whole-number index, got {event['index']!r}")
+    if index is not None and event["index"] != index:
+        raise VerificationError(f"event: expected index {index}, got {event['index']}")
+    if event["type"] not in TYPES:
+        raise VerificationError(f"event: unknown type {event['type']!r}")
+    if not isinstance(event["nonce"], str) or not _NONCE.match(event["nonce"]):
+        raise VerificationError("event: expected a nonce of 32 hex digits")
+    for name in ("at", "recorded"):
+        if not isinstance(event[name], str):
+            raise VerificationError(f"event: expected {name} as a string")
+        parse_time(event[name])
+    for name in ("platform", "use"):
+        if name in event:
+            try:
+                uuid.UUID(str(event[name]))
+            except ValueError:
+                raise VerificationError(f"event: {name} is not a UUID") from None
+    if not isinstance(event["data"], dict):
+        raise VerificationError("event: expected data to be an object")

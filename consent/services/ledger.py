@@ -1,0 +1,325 @@
+"""The person's ledger in the database: record decisions, read them back, verify, export.
+
+Every decision goes through ``LedgerWriter.record`` inside the caller's transaction:
+it takes the per-person append lock, checks the decision against the current state,
+appends the event, signs the new checkpoint, and updates the projection (platforms,
+uses) in the same transaction, so the state can never drift from the ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consent import ledger
+from consent.errors import ConsentError, DecisionError, DecryptionError, VerificationError
+from consent.ledger import bundle, events, receipts
+from consent.ledger.checkpoint import Checkpoint, open_checkpoint
+from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash
+from consent.ledger.note import Signer, VerifierKey
+from consent.ledger.state import LedgerState, PlatformState, UseState, replay
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use, User
+from consent.services import transaction
+from consent.services.accounts import ActiveLogin
+
+#: How far ahead of the server's clock a decision's time may be (a browser's clock skew).
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def verifier_key(user: User) -> VerifierKey:
+    return VerifierKey(ledger.origin_for(user.id), user.signing_public_key)
+
+
+def _signer(login: ActiveLogin) -> Signer:
+    return Signer(ledger.origin_for(login.user.id), login.vault.read_bytes(login.user, "signing_private_key"))
+
+
+def _read_json(login: ActiveLogin, row: Any, name: str) -> Any:
+    return json.loads(login.vault.read_bytes(row, name))
+
+
+def _write_json(login: ActiveLogin, row: Any, name: str, value: Any) -> None:
+    login.vault.write_bytes(row, name, json.dumps(value, ensure_ascii=False, sort_keys=True).encode())
+
+
+class LedgerWriter:
+    """Appends to one person's ledger; open it first thing in a transaction."""
+
+    def __init__(self, s: Session, login: ActiveLogin, now: datetime) -> None:
+        self.s, self.login, self.now = s, login, now
+        user_id = login.user.id
+        # The first write of the transaction: on PostgreSQL it locks the head row, on
+        # SQLite it takes the database's write lock. Either way a second append by the
+        # same person waits here until this transaction ends, so no index is used twice.
+        locked = s.execute(sa.update(LedgerHead).where(LedgerHead.user_id == user_id).values(size=LedgerHead.size))
+        if locked.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConsentError(f"no ledger for this account (expected one head row, got {locked.rowcount})")  # type: ignore[attr-defined]
+        self.head = s.scalars(
+            sa.select(LedgerHead).where(LedgerHead.user_id == user_id).execution_options(populate_existing=True)
+        ).one()
+        self.frontier = Frontier.from_bytes(self.head.size, self.head.frontier)
+        self.signer = _signer(login)
+
+    def record(
+        self,
+        kind: str,
+        *,
+        platform: uuid.UUID,
+        use: uuid.UUID | None = None,
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Check, append and project one decision; DecisionError leaves everything as it was."""
+        at = at or self.now
+        if at > self.now + _CLOCK_SKEW:
+            raise DecisionError("in_future", "a decision cannot be dated in the future")
+        state, platform_row, use_row = self._load(platform, use)
+        event = events.new_event(
+            index=self.frontier.size, type=kind, at=at, recorded=self.now, platform=platform, use=use, data=data
+        )
+        state.apply(event)  # refuses a decision that cannot follow the current state
+        appended = ledger.append(self.frontier, self.signer, event)
+        user_id = self.login.user.id
+        entry = LedgerEntry(user_id=user_id, index=event["index"], leaf_hash=appended.leaf)
+        self.login.vault.write_bytes(entry, "event", events.encode(event))
+        self.s.add(entry)
+        self.s.add(LedgerCheckpoint(user_id=user_id, size=self.frontier.size, note=appended.checkpoint))
+        self.head.size, self.head.frontier = self.frontier.size, self.frontier.to_bytes()
+        self._project(state, platform, platform_row, use, use_row)
+        return event
+
+    def _load(self, platform: uuid.UUID, use: uuid.UUID | None) -> tuple[LedgerState, Platform | None, Use | None]:
+        state = LedgerState()
+        platform_row = self.s.scalar(
+            sa.select(Platform)
+            .where(Platform.id == platform, Platform.user_id == self.login.user.id)
+            .execution_options(populate_existing=True)
+        )
+        if platform_row is not None:
+            state.platforms[str(platform)] = PlatformState(**_read_json(self.login, platform_row, "details"))
+        use_row = None
+        if use is not None:
+            use_row = self.s.scalar(
+                sa.select(Use)
+                .where(Use.id == use, Use.user_id == self.login.user.id)
+                .execution_options(populate_existing=True)
+            )
+            if use_row is not None:
+                if use_row.platform_id != platform:
+                    raise DecisionError("unknown", "this use belongs to another platform")
+                state.uses[str(use)] = UseState(**_read_json(self.login, use_row, "state"))
+        return state, platform_row, use_row
+
+    def _project(
+        self,
+        state: LedgerState,
+        platform: uuid.UUID,
+        platform_row: Platform | None,
+        use: uuid.UUID | None,
+        use_row: Use | None,
+    ) -> None:
+        user_id = self.login.user.id
+        if platform_row is None:
+            platform_row = Platform(id=platform, user_id=user_id, updated_at=self.now)
+            self.s.add(platform_row)
+        _write_json(self.login, platform_row, "details", state.platforms[str(platform)].to_json())
+        platform_row.updated_at = self.now
+        if use is not None:
+            if use_row is None:
+                use_row = Use(id=use, user_id=user_id, platform_id=platform, updated_at=self.now)
+                self.s.add(use_row)
+            _write_json(self.login, use_row, "state", state.uses[str(use)].to_json())
+            use_row.updated_at = self.now
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def iter_events(s: Session, login: ActiveLogin) -> Iterator[dict[str, Any]]:
+    """Every event of the person's ledger, in order, decrypted one at a time."""
+    query = (
+        sa.select(LedgerEntry)
+        .where(LedgerEntry.user_id == login.user.id)
+        .order_by(LedgerEntry.index)
+        .execution_options(yield_per=500)
+    )
+    for entry in s.scalars(query):
+        yield json.loads(login.vault.read_bytes(entry, "event"))
+
+
+def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | None:
+    entry = s.get(LedgerEntry, (login.user.id, index))
+    return None if entry is None else json.loads(login.vault.read_bytes(entry, "event"))
+
+
+def state_at(s: Session, login: ActiveLogin, moment: datetime) -> LedgerState:
+    """What stood at ``moment``: the decisions made by then, replayed."""
+    return replay(iter_events(s, login), until=moment)
+
+
+def latest_checkpoint(s: Session, user: User) -> str | None:
+    return s.scalar(
+        sa.select(LedgerCheckpoint.note)
+        .where(LedgerCheckpoint.user_id == user.id)
+        .order_by(LedgerCheckpoint.size.desc())
+        .limit(1)
+    )
+
+
+def _leaves(s: Session, user: User) -> list[bytes]:
+    return list(
+        s.scalars(sa.select(LedgerEntry.leaf_hash).where(LedgerEntry.user_id == user.id).order_by(LedgerEntry.index))
+    )
+
+
+def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en") -> dict[str, Any] | None:
+    """The receipt of event ``index``, proven against the latest checkpoint."""
+    event = get_event(s, login, index)
+    note = latest_checkpoint(s, login.user)
+    if event is None or note is None:
+        return None
+    leaves = _leaves(s, login.user)
+    row = s.scalar(
+        sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id)
+    )
+    details = _read_json(login, row, "details") if row is not None else {}
+    return receipts.make_receipt(
+        event=event,
+        proof=inclusion_proof(leaves, index, len(leaves)),
+        checkpoint_note=note,
+        key=verifier_key(login.user),
+        platform=details,
+        language=language,
+    )
+
+
+def export(s: Session, login: ActiveLogin, out: IO[str]) -> int:
+    """Write the whole ledger as a bundle to ``out``; returns the number of events."""
+    size = s.scalar(sa.select(LedgerHead.size).where(LedgerHead.user_id == login.user.id)) or 0
+    latest = latest_checkpoint(s, login.user)
+    if size == 0 or latest is None:
+        raise VerificationError("the ledger is empty: there is nothing to export yet")
+    notes = dict(
+        s.execute(
+            sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.user_id == login.user.id)
+        ).tuples()
+    )
+    entries = (bundle.Entry(event, notes.get(event["index"] + 1)) for event in iter_events(s, login))
+    return bundle.write_bundle(out, key=verifier_key(login.user), latest=latest, size=size, entries=entries)
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerCheck:
+    """What "Verify my ledger" found."""
+
+    events: int = 0
+    checkpoints: int = 0
+    root: str = ""
+    key: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
+    """Check the stored ledger: every event decrypts and hashes to its leaf, indexes run
+    without a gap, every checkpoint is signed by the person's key and matches the tree of
+    the events before it (so successive checkpoints are consistent), and the head agrees."""
+    key = verifier_key(login.user)
+    check = LedgerCheck(key=str(key))
+    notes = dict(
+        s.execute(
+            sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.user_id == login.user.id)
+        ).tuples()
+    )
+    frontier = Frontier()
+    query = sa.select(LedgerEntry).where(LedgerEntry.user_id == login.user.id).order_by(LedgerEntry.index)
+    for entry in s.scalars(query.execution_options(yield_per=500)):
+        if len(check.problems) >= 20:
+            break
+        if entry.index != frontier.size:
+            check.problems.append(f"event {frontier.size} is missing (the next stored event is {entry.index})")
+            break
+        try:
+            raw = login.vault.read_bytes(entry, "event")
+            events.check_event(json.loads(raw), index=entry.index)
+        except (DecryptionError, VerificationError, ValueError) as e:
+            check.problems.append(f"event {entry.index} cannot be read: {e}")
+            raw = b""
+        if raw and leaf_hash(raw) != entry.leaf_hash:
+            check.problems.append(f"event {entry.index} does not hash to its leaf")
+        frontier.append(entry.leaf_hash)
+        note = notes.pop(frontier.size, None)
+        if note is not None:
+            check.checkpoints += 1
+            try:
+                checkpoint = open_checkpoint(note, key)
+            except VerificationError as e:
+                check.problems.append(f"checkpoint {frontier.size}: {e}")
+                continue
+            if checkpoint != Checkpoint(key.name, frontier.size, frontier.root()):
+                check.problems.append(f"checkpoint {frontier.size} does not match the events before it")
+    check.events = frontier.size
+    check.root = base64.b64encode(frontier.root()).decode()
+    for size in sorted(notes):
+        check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
+    head = s.get(LedgerHead, login.user.id)
+    if (
+        head is None
+        or head.size != frontier.size
+        or Frontier.from_bytes(head.size, head.frontier).root() != frontier.root()
+    ):
+        check.problems.append("the ledger's head does not match its events")
+    return check
+
+
+# --- the projection ---------------------------------------------------------------------------
+
+
+def rebuild_state(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> LedgerState:
+    """Rebuild the platforms' and uses' state from the ledger alone (notes and identifiers,
+    which are not in the ledger, are kept)."""
+    now = now or datetime.now(UTC)
+    state = replay(iter_events(s, login))
+    with transaction(s):
+        user_id = login.user.id
+        s.execute(sa.delete(Use).where(Use.user_id == user_id))
+        existing = {row.id: row for row in s.scalars(sa.select(Platform).where(Platform.user_id == user_id))}
+        for key, platform in state.platforms.items():
+            row = existing.pop(uuid.UUID(key), None)
+            if row is None:
+                row = Platform(id=uuid.UUID(key), user_id=user_id, updated_at=now)
+                s.add(row)
+            _write_json(login, row, "details", platform.to_json())
+            row.updated_at = now
+        for row in existing.values():
+            s.delete(row)
+        s.flush()
+        for key, use in state.uses.items():
+            use_row = Use(id=uuid.UUID(key), user_id=user_id, platform_id=uuid.UUID(use.platform), updated_at=now)
+            _write_json(login, use_row, "state", use.to_json())
+            s.add(use_row)
+    return state
+
+
+def projected_state(s: Session, login: ActiveLogin) -> LedgerState:
+    """The state as the projection tables hold it."""
+    state = LedgerState()
+    for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id)):
+        state.platforms[str(row.id)] = PlatformState(**_read_json(login, row, "details"))
+    for use_row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id)):
+        state.uses[str(use_row.id)] = UseState(**_read_json(login, use_row, "state"))
+    return state
