@@ -21,6 +21,27 @@ from flask.testing import FlaskClient
 from consent import create_app, db, migrate
 
 PG_URL = os.environ.get("CONSENT_TEST_DATABASE_URL", "")
+#: Real-world test data beside the checkout (../shared/data); CI has it, a user's clone may not.
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data: skipped with a reason where it is absent, an error in CI."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent: these tests read the real-world data kept beside the project"
+        if os.environ.get("CONSENT_REQUIRE_SHARED"):
+            pytest.fail(message + " (CONSENT_REQUIRE_SHARED is set, as in CI)")
+        pytest.skip(message)
+    return path
+
+
+def shared_files(*parts: str, pattern: str = "*.json") -> list[str]:
+    """Names of the files under ../shared/data for parametrising (one placeholder if absent)."""
+    folder = SHARED.joinpath(*parts)
+    if not folder.is_dir():
+        return ["<absent>"]
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(pattern))
 PASSWORD = "plum orchard lantern 42"
 NEW_PASSWORD = "quiet harbour violin 77"
 

@@ -105,18 +105,18 @@ def check_event(event: Any, *, index: int | None = None) -> None:
     """Raise VerificationError unless ``event`` has the shape of a ledger event."""
     if not isinstance(event, dict):
         raise VerificationError(f"event: expected a JSON object, got {type(event).__name__}")
+    if event.get("v") != VERSION:
+        raise VerificationError(f"event: expected version {VERSION}, got {event.get('v')!r}")
+    if event.get("type") not in TYPES:
+        raise VerificationError(f"event: unknown type {event.get('type')!r}")
     keys = set(event)
-    expected = _KEYS | ({"use"} if event.get("type") in USE_TYPES else set())
+    expected = _KEYS | ({"use"} if event["type"] in USE_TYPES else set())
     if keys != expected:
         raise VerificationError(f"event: expected fields {sorted(expected)}, got {sorted(keys)}")
-    if event["v"] != VERSION:
-        raise VerificationError(f"event: expected version {VERSION}, got {event['v']!r}")
     if not isinstance(event["index"], int) or isinstance(event["index"], bool) or event["index"] < 0:
         raise VerificationError(f"event: expected a whole-number index, got {event['index']!r}")
     if index is not None and event["index"] != index:
         raise VerificationError(f"event: expected index {index}, got {event['index']}")
-    if event["type"] not in TYPES:
-        raise VerificationError(f"event: unknown type {event['type']!r}")
     if not isinstance(event["nonce"], str) or not _NONCE.match(event["nonce"]):
         raise VerificationError("event: expected a nonce of 32 hex digits")
     for name in ("at", "recorded"):

@@ -57,7 +57,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3 or len(parts[1]) != 8:
             raise VerificationError(f"verifier key: expected name+keyid+base64, got {text.strip()!r}")
         name, hex_id, encoded = parts
