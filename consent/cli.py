@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from consent import db, migrate
-from consent.errors import ConfigError, EmailTaken, WeakPassword
+from consent.errors import ConfigError, EmailTaken, InvalidCredentials, VerificationError, WeakPassword
+from consent.services.accounts import AccountSettings, ActiveLogin
 
 
 def _create_app() -> Flask:
@@ -40,10 +42,10 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database is at revision {revision}.")
 
 
-def _read_password() -> str:
-    """The password from the terminal (asked twice), or the first line of standard input."""
+def _read_password(*, confirm: bool = True) -> str:
+    """The password from the terminal, or the first line of standard input."""
     if sys.stdin.isatty():
-        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
     return sys.stdin.readline().rstrip("\r\n")
 
 
@@ -68,6 +70,79 @@ def create_user(email: str) -> None:
     click.echo(new.recovery_code)
 
 
+def _log_in(email: str) -> ActiveLogin:
+    """A login for a command that needs the person's key: the password from stdin/terminal."""
+    from consent.services import accounts
+
+    password = _read_password(confirm=False)
+    try:
+        return accounts.log_in(db.session(), _settings(), email=email, password=password)
+    except InvalidCredentials:
+        raise click.ClickException("the e-mail address or the password is wrong") from None
+
+
+def _settings() -> AccountSettings:
+    settings: AccountSettings = current_app.extensions["consent.accounts"]
+    return settings
+
+
+@click.command("export")
+@click.argument("email")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+@with_appcontext
+def export_command(email: str, output: Path | None) -> None:
+    """Write EMAIL's ledger as a bundle; the password is read from standard input."""
+    from consent.services import accounts, ledger
+
+    login = _log_in(email)
+    try:
+        if output is None:
+            count = ledger.export(db.session(), login, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as f:
+                count = ledger.export(db.session(), login, f)
+    except VerificationError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        accounts.log_out(db.session(), login.token)
+    click.echo(f"Exported {count} events.", err=True)
+
+
+@click.command("rebuild-state")
+@click.argument("email")
+@with_appcontext
+def rebuild_state_command(email: str) -> None:
+    """Rebuild EMAIL's platforms and uses from the ledger alone (password from stdin)."""
+    from consent.services import accounts, ledger
+
+    login = _log_in(email)
+    try:
+        state = ledger.rebuild_state(db.session(), login)
+    finally:
+        accounts.log_out(db.session(), login.token)
+    click.echo(f"Rebuilt {len(state.platforms)} platforms and {len(state.uses)} uses from the ledger.")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create a demo account with a year of history, and print how to log in."""
+    from consent.demo import create_demo
+
+    email, password = create_demo(db.session(), _settings())
+    click.echo("Demo account created. Log in with:")
+    click.echo(f"  e-mail:   {email}")
+    click.echo(f"  password: {password}")
+
+
 def init_app(app: Flask) -> None:
+    from consent.ledger.verify import verify_command
+
     app.cli.add_command(db_group)
     app.cli.add_command(create_user)
+    app.cli.add_command(export_command)
+    app.cli.add_command(rebuild_state_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(verify_command)  # listed in --help; `consent verify` itself runs without the app

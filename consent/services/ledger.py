@@ -207,13 +207,39 @@ def export(s: Session, login: ActiveLogin, out: IO[str]) -> int:
     latest = latest_checkpoint(s, login.user)
     if size == 0 or latest is None:
         raise VerificationError("the ledger is empty: there is nothing to export yet")
-    notes = dict(
-        s.execute(
-            sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.user_id == login.user.id)
-        ).tuples()
-    )
-    entries = (bundle.Entry(event, notes.get(event["index"] + 1)) for event in iter_events(s, login))
+    notes = _checkpoints(s, login.user)
+    entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in iter_events(s, login))
     return bundle.write_bundle(out, key=verifier_key(login.user), latest=latest, size=size, entries=entries)
+
+
+class _CheckpointCursor:
+    """Checkpoints in size order, read alongside the events so neither is held in memory."""
+
+    def __init__(self, rows: Iterator[tuple[int, str]]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def upto(self, size: int) -> str | None:
+        """The checkpoint of exactly ``size``, if any; those of smaller sizes are skipped."""
+        while self._next is not None and self._next[0] < size:
+            self._next = next(self._rows, None)
+        if self._next is not None and self._next[0] == size:
+            return self._next[1]
+        return None
+
+    def rest(self) -> list[int]:
+        sizes = [] if self._next is None else [self._next[0]]
+        return sizes + [size for size, _ in self._rows]
+
+
+def _checkpoints(s: Session, user: User) -> _CheckpointCursor:
+    query = (
+        sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note)
+        .where(LedgerCheckpoint.user_id == user.id)
+        .order_by(LedgerCheckpoint.size)
+        .execution_options(yield_per=500)
+    )
+    return _CheckpointCursor(iter(s.execute(query).tuples()))
 
 
 # --- verification -------------------------------------------------------------------------
@@ -240,11 +266,7 @@ def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
     the events before it (so successive checkpoints are consistent), and the head agrees."""
     key = verifier_key(login.user)
     check = LedgerCheck(key=str(key))
-    notes = dict(
-        s.execute(
-            sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.user_id == login.user.id)
-        ).tuples()
-    )
+    notes = _checkpoints(s, login.user)
     frontier = Frontier()
     query = sa.select(LedgerEntry).where(LedgerEntry.user_id == login.user.id).order_by(LedgerEntry.index)
     for entry in s.scalars(query.execution_options(yield_per=500)):
@@ -262,7 +284,7 @@ def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
         if raw and leaf_hash(raw) != entry.leaf_hash:
             check.problems.append(f"event {entry.index} does not hash to its leaf")
         frontier.append(entry.leaf_hash)
-        note = notes.pop(frontier.size, None)
+        note = notes.upto(frontier.size)
         if note is not None:
             check.checkpoints += 1
             try:
@@ -274,7 +296,7 @@ def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
                 check.problems.append(f"checkpoint {frontier.size} does not match the events before it")
     check.events = frontier.size
     check.root = base64.b64encode(frontier.root()).decode()
-    for size in sorted(notes):
+    for size in notes.rest():
         check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
     head = s.get(LedgerHead, login.user.id)
     if (
