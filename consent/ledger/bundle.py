@@ -22,7 +22,7 @@ import binascii
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import ijson
 
@@ -36,13 +36,19 @@ FORMAT = "consent-ledger-bundle/v1"
 _HEADER = ("format", "origin", "verifier_key", "size", "checkpoint")
 
 
+class TextSink(Protocol):
+    """Where a bundle is written: an open text file, sys.stdout, a response body."""
+
+    def write(self, text: str, /) -> int: ...
+
+
 @dataclass(frozen=True)
 class Entry:
     event: dict[str, Any]
     checkpoint: str | None = None
 
 
-def write_bundle(out: IO[str], *, key: VerifierKey, latest: str, size: int, entries: Iterable[Entry]) -> int:
+def write_bundle(out: TextSink, *, key: VerifierKey, latest: str, size: int, entries: Iterable[Entry]) -> int:
     """Write the bundle to ``out``, an entry at a time; returns the number of entries."""
     header = {"format": FORMAT, "origin": key.name, "verifier_key": str(key), "size": size, "checkpoint": latest}
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ',\n"entries": [')

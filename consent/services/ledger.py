@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -201,7 +201,7 @@ def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en")
     )
 
 
-def export(s: Session, login: ActiveLogin, out: IO[str]) -> int:
+def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
     """Write the whole ledger as a bundle to ``out``; returns the number of events."""
     size = s.scalar(sa.select(LedgerHead.size).where(LedgerHead.user_id == login.user.id)) or 0
     latest = latest_checkpoint(s, login.user)
@@ -224,7 +224,9 @@ class _CheckpointCursor:
         while self._next is not None and self._next[0] < size:
             self._next = next(self._rows, None)
         if self._next is not None and self._next[0] == size:
-            return self._next[1]
+            note = self._next[1]
+            self._next = next(self._rows, None)
+            return note
         return None
 
     def rest(self) -> list[int]:

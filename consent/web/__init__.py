@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent.extensions import babel, csrf, login_manager
+from consent.web.decisions import event_label, status_label
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -37,7 +40,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from consent.web import account, auth, errors, logins, main
+    from consent.web import account, auth, errors, ledger, logins, main, platforms
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -49,7 +52,12 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["isodate"] = lambda text: format_date(date.fromisoformat(text)) if text else ""
+    app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
+    app.jinja_env.globals.update(status_label=status_label, event_label=event_label)
     app.context_processor(lambda: {"current_language": str(get_locale())})
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(platforms.bp)
+    app.register_blueprint(ledger.bp)

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from consent import db
 from consent.errors import EmailTaken, InvalidCredentials, WeakPassword, WrongRecoveryCode
-from consent.services import accounts
+from consent.services import accounts, platforms
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
 from consent.web.forms import weak_password_message
@@ -53,6 +53,8 @@ def login() -> str | Response | tuple[str, int]:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
         else:
             start_login(opened)
+            # Grants past their expiry date enter the ledger now that the key is at hand.
+            platforms.record_expiries(db.session(), opened)
             return redirect(safe_next(request.args.get("next")))
     return form_page("auth/login.html", form=form)
 

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from consent import db
-from consent.services import accounts, profiles
+from consent.services import accounts, platforms, profiles
 from consent.web.account.forms import LanguageForm
 from consent.web.main import bp
 from consent.web.pages import safe_next
+from consent.web.platforms.forms import DecisionForm
 
 
 @bp.get("/")
@@ -21,8 +24,15 @@ def index() -> str | Response:
 @bp.get("/dashboard")
 @login_required
 def dashboard() -> str:
-    profile = profiles.read_profile(db.session(), current_user.login)
-    return render_template("dashboard.html", profile_complete=bool(profile["full_name"] and profile["postal_address"]))
+    s = db.session()
+    profile = profiles.read_profile(s, current_user.login)
+    return render_template(
+        "dashboard.html",
+        profile_complete=bool(profile["full_name"] and profile["postal_address"]),
+        platforms=platforms.list_platforms(s, current_user.login),
+        decision_form=DecisionForm(),
+        today=datetime.now(UTC).date(),
+    )
 
 
 @bp.post("/language")

@@ -1,0 +1,58 @@
+"""What the web layer says about decisions: their messages, dates and event descriptions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from flask_babel import gettext as _
+
+from consent.errors import DecisionError
+from consent.ledger import events
+from consent.ledger.state import EXPIRED, GRANTED, REFUSED, WITHDRAWN
+
+
+def decision_moment(day: date | None, *, today: date) -> datetime | None:
+    """When a decision was made, from the date the person gives; None means now.
+
+    A past day counts from noon UTC, so that it stays the same calendar day in every
+    time zone from UTC-11 to UTC+11.
+    """
+    if day is None or day == today:
+        return None
+    return datetime.combine(day, time(12, 0), tzinfo=UTC)
+
+
+def decision_message(error: DecisionError) -> str:
+    messages = {
+        "in_future": _("A decision cannot be dated in the future."),
+        "already_granted": _("This use is granted already."),
+        "already_refused": _("This use is refused already."),
+        "granted": _("This use is granted: withdraw it rather than refuse it."),
+        "not_granted": _("This use is not granted, so it cannot be withdrawn, renewed or expire."),
+        "archived": _("This platform is archived: its uses can no longer change."),
+        "no_name": _("Enter the platform's name."),
+        "no_purpose": _("Choose or describe a purpose."),
+    }
+    return messages.get(error.reason, _("This decision cannot be recorded."))
+
+
+def status_label(status: str) -> str:
+    return {
+        GRANTED: _("Granted"),
+        REFUSED: _("Refused"),
+        WITHDRAWN: _("Withdrawn"),
+        EXPIRED: _("Expired"),
+    }.get(status, status)
+
+
+def event_label(kind: str) -> str:
+    return {
+        events.PLATFORM_ADDED: _("Platform added"),
+        events.PLATFORM_CHANGED: _("Platform details changed"),
+        events.PLATFORM_ARCHIVED: _("Platform archived"),
+        events.USE_GRANTED: _("Granted"),
+        events.USE_REFUSED: _("Refused"),
+        events.USE_WITHDRAWN: _("Withdrawn"),
+        events.USE_RENEWED: _("Renewed"),
+        events.USE_EXPIRED: _("Expired"),
+    }.get(kind, kind)

@@ -1,0 +1,7 @@
+"""The person's ledger: timeline, what stood on a date, verification, export, receipts."""
+
+from flask import Blueprint
+
+bp = Blueprint("ledger", __name__)
+
+from consent.web.ledger import routes  # noqa: F401  (routes attach themselves to bp)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime, time
+
+from flask import Response, abort, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms.validators import DataRequired
+
+from consent import db
+from consent.errors import VerificationError
+from consent.ledger.state import STATUSES, UseState
+from consent.services import ledger, platforms
+from consent.web.ledger import bp
+from consent.web.ledger.views import describe, timeline_for
+from consent.web.pages import form_page
+
+
+class AsOfForm(FlaskForm):
+    """ "What stood on this date": a question, asked by GET, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    date = DateField(_l("Date"), validators=[DataRequired(_l("Enter a date."))])
+
+
+class VerifyForm(FlaskForm):
+    pass
+
+
+def _names() -> dict[str, str]:
+    s, login = db.session(), current_user.login
+    active = platforms.list_platforms(s, login) + platforms.list_platforms(s, login, archived=True)
+    return {view.id: view.state.name for view in active}
+
+
+@bp.get("/ledger")
+@login_required
+def index() -> str:
+    recorded = list(ledger.iter_events(db.session(), current_user.login))
+    names = _names()
+    return render_template(
+        "ledger/index.html",
+        entries=[describe(e, names) for e in reversed(recorded)],
+        timeline=timeline_for(recorded, now=datetime.now(UTC), names=names),
+        as_of_form=AsOfForm(formdata=None),
+        verify_form=VerifyForm(),
+        key=ledger.verifier_key(current_user.login.user),
+    )
+
+
+@bp.get("/ledger/as-of")
+@login_required
+def as_of() -> tuple[str, int]:
+    form = AsOfForm(request.args)
+    state = None
+    if form.validate():
+        moment = datetime.combine(form.date.data, time(23, 59, 59), tzinfo=UTC)
+        state = ledger.state_at(db.session(), current_user.login, moment)
+    platforms_then = sorted(state.platforms.values(), key=lambda p: p.name.casefold()) if state else []
+    uses: dict[str, list[UseState]] = {}
+    if state:
+        for use in state.uses.values():
+            uses.setdefault(use.platform, []).append(use)
+    return form_page("ledger/as_of.html", as_of_form=form, platforms=platforms_then, uses=uses, statuses=STATUSES)
+
+
+@bp.post("/ledger/verify")
+@login_required
+def verify() -> str:
+    if not VerifyForm().validate_on_submit():
+        abort(400)
+    check = ledger.verify(db.session(), current_user.login)
+    return render_template("ledger/verify.html", check=check)
+
+
+@bp.get("/ledger/export.json")
+@login_required
+def export() -> Response:
+    # Spooled: small ledgers stay in memory, large ones go to a temporary file.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")  # send_file closes it
+    text = _TextOver(spool)
+    try:
+        ledger.export(db.session(), current_user.login, text)
+    except VerificationError:
+        spool.close()
+        abort(404)
+    spool.seek(0)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return send_file(spool, mimetype="application/json", as_attachment=True, download_name=f"consent-ledger-{day}.json")
+
+
+class _TextOver:
+    """Text written as UTF-8 to a binary file (send_file wants bytes)."""
+
+    def __init__(self, raw: tempfile.SpooledTemporaryFile[bytes]) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        self._raw.write(text.encode("utf-8"))
+        return len(text)
+
+
+@bp.get("/ledger/events/<int:index>")
+@login_required
+def event(index: int) -> str:
+    found = ledger.get_event(db.session(), current_user.login, index)
+    if found is None:
+        abort(404)
+    return render_template(
+        "ledger/event.html",
+        entry=describe(found, _names()),
+        canonical=json.dumps(found, ensure_ascii=False, indent=2, sort_keys=True),
+    )
+
+
+@bp.get("/ledger/events/<int:index>/receipt.json")
+@login_required
+def receipt(index: int) -> Response:
+    made = ledger.receipt(db.session(), current_user.login, index, language=str(request.accept_languages.best or "en"))
+    if made is None:
+        abort(404)
+    body = json.dumps(made, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="consent-receipt-{index}.json"'},
+    )

@@ -1,0 +1,145 @@
+"""Ledger events made readable: one line per event, and the timeline drawn as SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_babel import format_date, gettext
+
+from consent.ledger import events
+from consent.ledger.state import EXPIRED, GRANTED, REFUSED, WITHDRAWN
+from consent.web.decisions import event_label
+
+#: The drawing's size in SVG user units; the page scales it to the screen.
+WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
+
+_STATUS_OF = {
+    events.USE_GRANTED: GRANTED,
+    events.USE_RENEWED: GRANTED,
+    events.USE_REFUSED: REFUSED,
+    events.USE_WITHDRAWN: WITHDRAWN,
+    events.USE_EXPIRED: EXPIRED,
+}
+
+
+def _label(text: str) -> str:
+    """A use's label, translated when it is one of the vocabulary's."""
+    return gettext(text) if text else ""
+
+
+def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """What the event page and lists show of one event."""
+    at, recorded = events.parse_time(event["at"]), events.parse_time(event["recorded"])
+    data = event["data"]
+    what = _label(data.get("label", "")) if event["type"] in events.USE_TYPES else data.get("name", "")
+    return {
+        "index": event["index"],
+        "type": event["type"],
+        "label": event_label(event["type"]),
+        "status": _STATUS_OF.get(event["type"], "platform"),
+        "what": what,
+        "platform": names.get(event["platform"], ""),
+        "platform_id": event["platform"],
+        "at": at,
+        "recorded": recorded,
+        "backdated": (recorded - at).total_seconds() > 3600,
+        "data": data,
+    }
+
+
+@dataclass
+class Segment:
+    x: float
+    width: float
+    status: str
+
+
+@dataclass
+class Mark:
+    x: float
+    status: str
+    index: int
+    title: str
+
+
+@dataclass
+class Row:
+    label: str
+    y: float
+    segments: list[Segment] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    rows: list[Row]
+    ticks: list[tuple[float, str]]
+    width: int
+    height: int
+    start: datetime
+    end: datetime
+
+
+def timeline_for(
+    recorded: Iterable[dict[str, Any]], *, now: datetime, names: dict[str, str] | None = None
+) -> Timeline | None:
+    """One row per use: a bar coloured by status from each decision to the next, and a
+    mark at each decision. None when there is no decision about a use yet."""
+    by_use: dict[str, list[dict[str, Any]]] = {}
+    for event in recorded:
+        if event["type"] in events.USE_TYPES:
+            by_use.setdefault(event["use"], []).append(event)
+    if not by_use:
+        return None
+    for history in by_use.values():
+        history.sort(key=lambda e: (e["at"], e["index"]))
+    start = min(events.parse_time(h[0]["at"]) for h in by_use.values())
+    end = max(now, start)
+    span = max((end - start).total_seconds(), 1.0)
+    plot = WIDTH - LABEL_WIDTH - 10
+
+    def x(moment: datetime) -> float:
+        return round(LABEL_WIDTH + plot * (moment - start).total_seconds() / span, 1)
+
+    ordered = sorted(
+        by_use.values(),
+        key=lambda h: ((names or {}).get(h[0]["platform"], "").casefold(), _label(_last_label(h)).casefold()),
+    )
+    rows = []
+    for n, history in enumerate(ordered):
+        label = _label(_last_label(history))
+        if names:
+            label = f"{names.get(history[0]['platform'], '')} · {label}"
+        row = Row(label=label, y=TOP + n * ROW)
+        for i, event in enumerate(history):
+            begin = events.parse_time(event["at"])
+            finish = events.parse_time(history[i + 1]["at"]) if i + 1 < len(history) else end
+            status = _STATUS_OF[event["type"]]
+            row.segments.append(Segment(x(begin), max(x(finish) - x(begin), 1.5), status))
+            title = f"{event_label(event['type'])} · {format_date(begin)}"
+            row.marks.append(Mark(x(begin), status, event["index"], title))
+        rows.append(row)
+    return Timeline(rows, _ticks(start, end, x), WIDTH, TOP + len(rows) * ROW + 10, start, end)
+
+
+def _last_label(history: list[dict[str, Any]]) -> str:
+    return str(history[-1]["data"].get("label", ""))
+
+
+def _ticks(start: datetime, end: datetime, x: Any) -> list[tuple[float, str]]:
+    """First days of months between start and end, thinned to at most about 12."""
+    months = []
+    year, month = start.year, start.month
+    while True:
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+        moment = datetime(year, month, 1, tzinfo=UTC)
+        if moment > end:
+            break
+        months.append(moment)
+    step = max(1, len(months) // 12 + (1 if len(months) % 12 else 0))
+    return [(x(m), format_date(m, "MMM yyyy")) for m in months[::step]]

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from consent import vocabulary
+from consent.web.account.forms import country_choices
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (usable without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IdentifierForm(Form):
+    kind = StringField(
+        _l("Kind of identifier"), validators=[Length(max=80)], render_kw={"placeholder": _l("e.g. customer number")}
+    )
+    value = StringField(_l("Identifier"), validators=[Length(max=300)])
+
+
+class PlatformForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the platform's name.")), Length(max=200)])
+    website = URLField(
+        _l("Website"),
+        validators=[
+            Optional(),
+            Length(max=300),
+            URL(require_tld=False, message=_l("Enter a web address starting with https://.")),
+        ],
+    )
+    email = EmailField(
+        _l("Privacy contact e-mail"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(_l("Enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+    address = TextAreaField(_l("Postal address"), validators=[Length(max=500)], render_kw={"rows": 3})
+    country = SelectField(_l("Country"), validators=[Optional()], validate_choice=True)
+    dpo = StringField(_l("Data protection officer (optional)"), validators=[Length(max=300)])
+    categories = CheckboxesField(_l("Personal data they hold"), validators=[Optional()], validate_choice=True)
+    other_categories = StringField(_l("Other personal data"), validators=[Length(max=300)])
+    identifiers = FieldList(FormField(IdentifierForm), min_entries=3, max_entries=10)
+    notes = TextAreaField(
+        _l("Private notes"),
+        validators=[Length(max=2000)],
+        description=_l("Only you can read your identifiers and notes; they are not part of your ledger."),
+        render_kw={"rows": 3},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.categories.choices = [SelectChoice(iri, _(label)) for iri, label in vocabulary.CATEGORIES.items()]
+
+
+def _purpose_choices() -> list[SelectChoice]:
+    choices = [SelectChoice(iri, _(label)) for iri, label in vocabulary.PURPOSES.items()]
+    return [*choices, SelectChoice(vocabulary.CUSTOM, _("Another purpose (describe it below)"))]
+
+
+class UseForm(FlaskForm):
+    purpose = SelectField(_l("Purpose"), validate_choice=True)
+    custom = StringField(_l("Other purpose"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description (optional)"), validators=[Length(max=1000)], render_kw={"rows": 2})
+    legal_basis = SelectField(_l("Legal basis (optional)"), validators=[Optional()], validate_choice=True)
+    recipients = StringField(_l("Recipients (optional)"), validators=[Length(max=300)])
+    expires = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    decided_on = DateField(
+        _l("When did you decide?"),
+        validators=[Optional()],
+        description=_l("Leave empty for now; give the date of a decision you made earlier elsewhere."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.purpose.choices = _purpose_choices()
+        self.legal_basis.choices = [SelectChoice("", "—")] + [
+            SelectChoice(iri, _(label)) for iri, label in vocabulary.LEGAL_BASES.items()
+        ]
+
+    def validate_custom(self, field: StringField) -> None:
+        if self.purpose.data == vocabulary.CUSTOM and not (field.data or "").strip():
+            raise ValidationError(_("Describe the purpose."))
+
+
+class DecisionForm(FlaskForm):
+    """A decision on an existing use; the action is in the URL."""
+
+    expires = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    decided_on = DateField(_l("When did you decide?"), validators=[Optional()])
+
+
+class ArchiveForm(FlaskForm):
+    pass

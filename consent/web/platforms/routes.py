@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from consent import db, vocabulary
+from consent.errors import DecisionError
+from consent.services import ledger, platforms
+from consent.services.platforms import Identifier
+from consent.web.decisions import decision_message, decision_moment
+from consent.web.ledger.views import describe, timeline_for
+from consent.web.pages import form_page, safe_next
+from consent.web.platforms import bp
+from consent.web.platforms.forms import ArchiveForm, DecisionForm, PlatformForm, UseForm
+
+_DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories")
+
+
+def _details(form: PlatformForm) -> dict[str, object]:
+    return {name: form[name].data for name in _DETAILS}
+
+
+def _identifiers(form: PlatformForm) -> list[Identifier]:
+    return [Identifier(entry.kind.data.strip(), entry.value.data.strip()) for entry in form.identifiers]
+
+
+def _platform_or_404(platform_id: uuid.UUID) -> platforms.PlatformView:
+    view = platforms.get_platform(db.session(), current_user.login, platform_id)
+    if view is None:
+        abort(404)
+    return view
+
+
+@bp.get("/platforms")
+@login_required
+def index() -> str:
+    archived = request.args.get("archived") == "1"
+    views = platforms.list_platforms(db.session(), current_user.login, archived=archived)
+    return render_template("platforms/index.html", platforms=views, archived=archived, today=datetime.now(UTC).date())
+
+
+@bp.route("/platforms/new", methods=["GET", "POST"])
+@login_required
+def new() -> Response | tuple[str, int]:
+    form = PlatformForm()
+    if form.validate_on_submit():
+        try:
+            platform_id = platforms.add_platform(
+                db.session(), current_user.login, _details(form), identifiers=_identifiers(form), notes=form.notes.data
+            )
+        except DecisionError as e:
+            form.name.errors.append(decision_message(e))
+        else:
+            flash(_("The platform is added. Now record what you allow it to do with your data."), "success")
+            return redirect(url_for("platforms.show", platform_id=platform_id))
+    return form_page("platforms/edit.html", form=form, platform=None)
+
+
+@bp.get("/platforms/<uuid:platform_id>")
+@login_required
+def show(platform_id: uuid.UUID) -> str:
+    view = _platform_or_404(platform_id)
+    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == str(platform_id)]
+    now = datetime.now(UTC)
+    return render_template(
+        "platforms/show.html",
+        platform=view,
+        use_form=UseForm(),
+        decision_form=DecisionForm(),
+        archive_form=ArchiveForm(),
+        history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
+        timeline=timeline_for(history, now=now),
+        today=now.date(),
+        vocabulary=vocabulary,
+    )
+
+
+@bp.route("/platforms/<uuid:platform_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(platform_id: uuid.UUID) -> Response | tuple[str, int]:
+    view = _platform_or_404(platform_id)
+    form = PlatformForm()
+    if form.validate_on_submit():
+        try:
+            platforms.edit_platform(
+                db.session(),
+                current_user.login,
+                platform_id,
+                _details(form),
+                identifiers=_identifiers(form),
+                notes=form.notes.data,
+            )
+        except DecisionError as e:
+            form.name.errors.append(decision_message(e))
+        else:
+            flash(_("The platform is saved."), "success")
+            return redirect(url_for("platforms.show", platform_id=platform_id))
+    elif not form.is_submitted():
+        for name in _DETAILS:
+            form[name].data = getattr(view.state, name)
+        for entry, identifier in zip(form.identifiers, view.identifiers, strict=False):
+            entry.kind.data, entry.value.data = identifier.kind, identifier.value
+        form.notes.data = view.notes
+    return form_page("platforms/edit.html", form=form, platform=view)
+
+
+@bp.post("/platforms/<uuid:platform_id>/archive")
+@login_required
+def archive(platform_id: uuid.UUID) -> Response:
+    if not ArchiveForm().validate_on_submit():
+        abort(400)
+    try:
+        platforms.archive_platform(db.session(), current_user.login, platform_id)
+    except DecisionError as e:
+        if e.reason == "unknown":
+            abort(404)
+        flash(decision_message(e), "error")
+    else:
+        flash(_("The platform is archived. Its history stays in your ledger."), "info")
+    return redirect(url_for("platforms.show", platform_id=platform_id))
+
+
+@bp.post("/platforms/<uuid:platform_id>/uses")
+@login_required
+def add_use(platform_id: uuid.UUID) -> Response | tuple[str, int]:
+    view = _platform_or_404(platform_id)
+    form = UseForm()
+    granted = request.form.get("decision") == "grant"
+    if request.form.get("decision") not in ("grant", "refuse"):
+        abort(400)
+    if form.validate_on_submit():
+        custom = form.purpose.data == vocabulary.CUSTOM
+        use = {
+            "purpose": "custom:" + form.custom.data.strip() if custom else form.purpose.data,
+            "label": form.custom.data.strip() if custom else vocabulary.PURPOSES[form.purpose.data],
+            "description": form.description.data.strip(),
+            "legal_basis": form.legal_basis.data or None,
+            "recipients": form.recipients.data.strip(),
+            "expires": form.expires.data.isoformat() if form.expires.data else None,
+        }
+        now = datetime.now(UTC)
+        try:
+            platforms.new_use(
+                db.session(),
+                current_user.login,
+                platform_id,
+                granted=granted,
+                use=use,
+                at=decision_moment(form.decided_on.data, today=now.date()),
+                now=now,
+            )
+        except DecisionError as e:
+            form.decided_on.errors.append(decision_message(e))
+        else:
+            flash(
+                _("Granted and signed into your ledger.") if granted else _("Refused and signed into your ledger."),
+                "success",
+            )
+            return redirect(url_for("platforms.show", platform_id=platform_id))
+    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == str(platform_id)]
+    now = datetime.now(UTC)
+    return form_page(
+        "platforms/show.html",
+        platform=view,
+        use_form=form,
+        decision_form=DecisionForm(),
+        archive_form=ArchiveForm(),
+        history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
+        timeline=timeline_for(history, now=now),
+        today=now.date(),
+        vocabulary=vocabulary,
+    )
+
+
+@bp.post("/uses/<uuid:use_id>/<action>")
+@login_required
+def decide(use_id: uuid.UUID, action: str) -> Response:
+    if action not in platforms.ACTIONS:
+        abort(404)
+    form = DecisionForm()
+    back_to = safe_next(request.form.get("back_to"))
+    if not form.validate_on_submit():
+        flash(_("Enter the dates as YYYY-MM-DD."), "error")
+        return redirect(back_to)
+    now = datetime.now(UTC)
+    try:
+        event = platforms.decide(
+            db.session(),
+            current_user.login,
+            use_id,
+            action,
+            expires=form.expires.data,
+            at=decision_moment(form.decided_on.data, today=now.date()),
+            now=now,
+        )
+    except DecisionError as e:
+        if e.reason == "unknown":
+            abort(404)
+        flash(decision_message(e), "error")
+        return redirect(back_to)
+    messages = {
+        "grant": _("Granted and signed into your ledger."),
+        "refuse": _("Refused and signed into your ledger."),
+        "withdraw": _("Withdrawn and signed into your ledger."),
+        "renew": _("Renewed and signed into your ledger."),
+    }
+    flash(messages[action], "success")
+    if action == "withdraw":
+        # Art. 7(3): the withdrawal is recorded; say where its proof is.
+        flash(_("Your ledger holds the signed record of this withdrawal (event %(n)d).", n=event["index"]), "info")
+    return redirect(back_to)
