@@ -241,7 +241,7 @@ def _checkpoints(s: Session, user: User) -> _CheckpointCursor:
         .order_by(LedgerCheckpoint.size)
         .execution_options(yield_per=500)
     )
-    return _CheckpointCursor(iter(s.execute(query).tuples()))
+    return _CheckpointCursor((size, note) for size, note in s.execute(query))
 
 
 # --- verification -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField
-from wtforms.validators import DataRequired
+from wtforms.validators import InputRequired
 
 from consent import db
 from consent.errors import VerificationError
@@ -26,7 +26,7 @@ class AsOfForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date = DateField(_l("Date"), validators=[DataRequired(_l("Enter a date."))])
+    date = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
 
 
 class VerifyForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from consent import db, vocabulary
 from consent.errors import DecisionError
@@ -21,12 +22,17 @@ from consent.web.platforms.forms import ArchiveForm, DecisionForm, PlatformForm,
 _DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories")
 
 
+def _text(field: Field) -> str:
+    """A text field's value, trimmed; WTForms gives None for a field that was not sent."""
+    return str(field.data or "").strip()
+
+
 def _details(form: PlatformForm) -> dict[str, object]:
     return {name: form[name].data for name in _DETAILS}
 
 
 def _identifiers(form: PlatformForm) -> list[Identifier]:
-    return [Identifier(entry.kind.data.strip(), entry.value.data.strip()) for entry in form.identifiers]
+    return [Identifier(_text(entry.kind), _text(entry.value)) for entry in form.identifiers]
 
 
 def _platform_or_404(platform_id: uuid.UUID) -> platforms.PlatformView:
@@ -51,7 +57,7 @@ def new() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             platform_id = platforms.add_platform(
-                db.session(), current_user.login, _details(form), identifiers=_identifiers(form), notes=form.notes.data
+                db.session(), current_user.login, _details(form), identifiers=_identifiers(form), notes=_text(form.notes)
             )
         except DecisionError as e:
             form.name.errors.append(decision_message(e))
@@ -93,7 +99,7 @@ def edit(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 platform_id,
                 _details(form),
                 identifiers=_identifiers(form),
-                notes=form.notes.data,
+                notes=_text(form.notes),
             )
         except DecisionError as e:
             form.name.errors.append(decision_message(e))
@@ -136,11 +142,11 @@ def add_use(platform_id: uuid.UUID) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         custom = form.purpose.data == vocabulary.CUSTOM
         use = {
-            "purpose": "custom:" + form.custom.data.strip() if custom else form.purpose.data,
-            "label": form.custom.data.strip() if custom else vocabulary.PURPOSES[form.purpose.data],
-            "description": form.description.data.strip(),
+            "purpose": "custom:" + _text(form.custom) if custom else form.purpose.data,
+            "label": _text(form.custom) if custom else vocabulary.PURPOSES[form.purpose.data],
+            "description": _text(form.description),
             "legal_basis": form.legal_basis.data or None,
-            "recipients": form.recipients.data.strip(),
+            "recipients": _text(form.recipients),
             "expires": form.expires.data.isoformat() if form.expires.data else None,
         }
         now = datetime.now(UTC)
