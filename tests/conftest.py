@@ -42,6 +42,8 @@ def shared_files(*parts: str, pattern: str = "*.json") -> list[str]:
     if not folder.is_dir():
         return ["<absent>"]
     return sorted(str(p.relative_to(folder)) for p in folder.rglob(pattern))
+
+
 PASSWORD = "plum orchard lantern 42"
 NEW_PASSWORD = "quiet harbour violin 77"
 

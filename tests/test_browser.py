@@ -103,3 +103,44 @@ def test_register_keep_the_code_log_out_and_back_in(live_server, page, tmp_path)
     assert page.locator("#recovery-code").inner_text().strip() != code
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
+
+
+def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_server, page, tmp_path):
+    page.goto(live_server + "/register")
+    page.get_by_label("E-mail").fill("grace@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_role("link", name="I have kept it, continue").click()
+
+    page.get_by_role("main").get_by_role("link", name="Add a platform").click()
+    page.get_by_role("textbox", name="Name").fill("Shopwise Online")
+    page.get_by_label("Website").fill("https://shopwise.example")
+    page.get_by_label("Privacy contact e-mail").fill("privacy@shopwise.example")
+    page.get_by_label("Country").select_option("DE")
+    page.get_by_role("checkbox", name="Purchases and spending habits").check()
+    page.get_by_role("button", name="Add the platform").click()
+    assert page.get_by_role("heading", name="Shopwise Online").is_visible()
+
+    for purpose in ("Direct marketing (newsletters, offers by e-mail, post or phone)", "Personalised advertising", "Analytics of how I use the service"):
+        page.get_by_label("Purpose", exact=True).select_option(label=purpose)
+        page.get_by_role("button", name="Grant", exact=True).last.click()
+        assert page.get_by_text("Granted and signed into your ledger.").is_visible()
+
+    page.get_by_role("link", name="Dashboard").click()
+    assert page.get_by_text("Granted: 3").is_visible()
+    page.get_by_role("button", name="Withdraw: Personalised advertising · Shopwise Online").click()
+    assert page.get_by_text("Withdrawn and signed into your ledger.").is_visible()
+    assert page.get_by_text("Withdrawn: 1").is_visible()
+
+    page.get_by_role("link", name="Ledger", exact=True).click()
+    timeline = page.locator("figure.timeline svg")
+    assert timeline.is_visible()
+    assert page.locator("rect.seg-withdrawn").count() == 1
+    assert page.locator("rect.seg-granted").count() == 3
+    page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
+    page.get_by_role("button", name="Verify my ledger").click()
+    assert page.locator("#verify-result").inner_text() == "Your ledger is intact."
+    assert page.get_by_text("5 events: each one decrypts and hashes to its leaf in the tree.").is_visible()
+    if os.environ.get("CONSENT_SCREENSHOTS"):
+        shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)

@@ -16,7 +16,19 @@ FR = ROOT / "consent/translations/fr/LC_MESSAGES"
 def _extracted(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [Path(sys.executable).with_name("pybabel"), "extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "-o", pot, "."],
+        [
+            Path(sys.executable).with_name("pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "N_",
+            "-o",
+            pot,
+            ".",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,

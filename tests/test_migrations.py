@@ -1,5 +1,7 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -55,4 +57,44 @@ def test_commits_are_durable(database_url):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
+    """An instance created before the ledger existed: its accounts get a ledger head."""
+    import uuid
+
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "9fafa792d8d7")  # accounts, before the ledger
+    user_id = uuid.uuid4()
+    users = sa.table(
+        "users",
+        *(sa.column(name) for name in ("email_lookup", "email", "password_hash", "password_salt", "password_kdf")),
+        *(sa.column(name) for name in ("dek_by_password", "recovery_salt", "dek_by_recovery", "signing_public_key")),
+        sa.column("id", sa.Uuid()),
+        sa.column("signing_private_key"),
+        sa.column("created_at", sa.DateTime()),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            users.insert().values(
+                id=user_id,
+                email_lookup=b"l" * 32,
+                email=b"\x01e",
+                password_hash="h",
+                password_salt=b"s" * 16,
+                password_kdf="t=1,m=64,p=1",
+                dek_by_password=b"w",
+                recovery_salt=b"r" * 16,
+                dek_by_recovery=b"w",
+                signing_public_key=b"k" * 32,
+                signing_private_key=b"\x01p",
+                created_at=datetime(2026, 1, 1),
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        heads = conn.execute(sa.text("SELECT size, frontier FROM ledger_heads")).all()
+    assert [(size, bytes(frontier)) for size, frontier in heads] == [(0, b"")]
+    assert _differences(engine) == []
     engine.dispose()

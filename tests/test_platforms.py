@@ -220,7 +220,9 @@ def test_unknown_decision_or_missing_button_is_refused(person, client, app):
     assert decide(person, use_id, "delete").status_code == 404
     assert decide(person, str(uuid.uuid4()), "withdraw").status_code == 404
     assert client.get(f"/uses/{use_id}/withdraw").status_code == 405
-    response = person.post(f"/platforms/{platform_id}", {"purpose": DPV + "Marketing"}, action=f"/platforms/{platform_id}/uses")
+    response = person.post(
+        f"/platforms/{platform_id}", {"purpose": DPV + "Marketing"}, action=f"/platforms/{platform_id}/uses"
+    )
     assert response.status_code == 400
     assert count_rows(app)["ledger_entries"] == 2
 
@@ -433,3 +435,24 @@ def test_demo_account_has_a_year_of_history(app):
         first, last = recorded[0]["at"], recorded[-1]["recorded"]
         assert (datetime.fromisoformat(last[:-1]) - datetime.fromisoformat(first[:-1])).days >= 300
         assert ledger.verify(s, login).ok
+
+
+def test_deleting_the_account_removes_its_ledger_and_platforms(app):
+    bystander = Auth(app.test_client())
+    bystander.register(email="grace@example.org")
+    add_platform(bystander, name="Grace's bank")
+    bystander.logout()
+    before = count_rows(app)
+    person = Auth(app.test_client())
+    person.register()
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    decide(person, use_ids(app, platform_id)["Marketing"], "withdraw")
+    during = count_rows(app)
+    assert during["ledger_entries"] == before["ledger_entries"] + 3
+    assert during["uses"] == 1 and during["ledger_checkpoints"] == before["ledger_checkpoints"] + 3
+    response = person.post(
+        "/settings", {"delete-current": PASSWORD, "delete-understood": "y"}, action="/settings/delete", prefix="delete"
+    )
+    assert response.status_code == 302
+    assert count_rows(app) == before
