@@ -122,7 +122,11 @@ def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_ser
     page.get_by_role("button", name="Add the platform").click()
     assert page.get_by_role("heading", name="Shopwise Online").is_visible()
 
-    for purpose in ("Direct marketing (newsletters, offers by e-mail, post or phone)", "Personalised advertising", "Analytics of how I use the service"):
+    for purpose in (
+        "Direct marketing (newsletters, offers by e-mail, post or phone)",
+        "Personalised advertising",
+        "Analytics of how I use the service",
+    ):
         page.get_by_label("Purpose", exact=True).select_option(label=purpose)
         page.get_by_role("button", name="Grant", exact=True).last.click()
         assert page.get_by_text("Granted and signed into your ledger.").is_visible()

@@ -56,11 +56,11 @@ def test_consistency_proofs_verify_for_every_pair_of_sizes(case):
     proof = merkle.consistency_proof(leaves, size1)
     merkle.verify_consistency(size1, size2, proof, root1, root2)
     if size1 < size2:
-        forked = merkle.root(_leaves(size1 - 1) + [merkle.leaf_hash(b"fork")])
+        forked = merkle.root([*_leaves(size1 - 1), merkle.leaf_hash(b"fork")])
         with pytest.raises(VerificationError):
             merkle.verify_consistency(size1, size2, proof, forked, root2)
         if proof:
-            bad = [bytes(32)] + proof[1:]
+            bad = [bytes(32), *proof[1:]]
             with pytest.raises(VerificationError):
                 merkle.verify_consistency(size1, size2, bad, root1, root2)
 

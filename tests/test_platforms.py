@@ -16,7 +16,7 @@ from consent.ledger.state import replay
 from consent.models import LedgerCheckpoint, LedgerEntry, Use
 from consent.services import accounts, ledger, platforms
 from consent.vocabulary import DPV, PD
-from tests.conftest import PASSWORD, Auth, count_rows, csrf_token
+from tests.conftest import PASSWORD, Auth, count_rows
 
 SHOP = {
     "name": "Shopwise Online",

@@ -57,7 +57,11 @@ def new() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             platform_id = platforms.add_platform(
-                db.session(), current_user.login, _details(form), identifiers=_identifiers(form), notes=_text(form.notes)
+                db.session(),
+                current_user.login,
+                _details(form),
+                identifiers=_identifiers(form),
+                notes=_text(form.notes),
             )
         except DecisionError as e:
             form.name.errors.append(decision_message(e))
