@@ -63,7 +63,8 @@ class UseState:
         return asdict(self)
 
 
-_STATUS_OF = {
+#: The status each use event leaves its use in.
+STATUS_OF = {
     events.USE_GRANTED: GRANTED,
     events.USE_RENEWED: GRANTED,
     events.USE_REFUSED: REFUSED,
@@ -120,7 +121,7 @@ class LedgerState:
         for name in USE_FIELDS:
             if name in event["data"]:
                 setattr(use, name, event["data"][name])
-        use.status = _STATUS_OF[kind]
+        use.status = STATUS_OF[kind]
         use.since = event["at"]
         use.index = event["index"]
 

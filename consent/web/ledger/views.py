@@ -10,19 +10,11 @@ from typing import Any
 from flask_babel import format_date, gettext
 
 from consent.ledger import events
-from consent.ledger.state import EXPIRED, GRANTED, REFUSED, WITHDRAWN
+from consent.ledger.state import STATUS_OF
 from consent.web.decisions import event_label
 
 #: The drawing's size in SVG user units; the page scales it to the screen.
 WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
-
-_STATUS_OF = {
-    events.USE_GRANTED: GRANTED,
-    events.USE_RENEWED: GRANTED,
-    events.USE_REFUSED: REFUSED,
-    events.USE_WITHDRAWN: WITHDRAWN,
-    events.USE_EXPIRED: EXPIRED,
-}
 
 
 def _label(text: str) -> str:
@@ -39,7 +31,7 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "index": event["index"],
         "type": event["type"],
         "label": event_label(event["type"]),
-        "status": _STATUS_OF.get(event["type"], "platform"),
+        "status": STATUS_OF.get(event["type"], "platform"),
         "what": what,
         "platform": names.get(event["platform"], ""),
         "platform_id": event["platform"],
@@ -117,7 +109,7 @@ def timeline_for(
         for i, event in enumerate(history):
             begin = events.parse_time(event["at"])
             finish = events.parse_time(history[i + 1]["at"]) if i + 1 < len(history) else end
-            status = _STATUS_OF[event["type"]]
+            status = STATUS_OF[event["type"]]
             row.segments.append(Segment(x(begin), max(x(finish) - x(begin), 1.5), status))
             title = f"{event_label(event['type'])} · {format_date(begin)}"
             row.marks.append(Mark(x(begin), status, event["index"], title))

@@ -11,7 +11,6 @@ from consent.services import accounts, platforms, profiles
 from consent.web.account.forms import LanguageForm
 from consent.web.main import bp
 from consent.web.pages import safe_next
-from consent.web.platforms.forms import DecisionForm
 
 
 @bp.get("/")
@@ -30,7 +29,6 @@ def dashboard() -> str:
         "dashboard.html",
         profile_complete=bool(profile["full_name"] and profile["postal_address"]),
         platforms=platforms.list_platforms(s, current_user.login),
-        decision_form=DecisionForm(),
         today=datetime.now(UTC).date(),
     )
 

@@ -71,23 +71,26 @@ def new() -> Response | tuple[str, int]:
     return form_page("platforms/edit.html", form=form, platform=None)
 
 
-@bp.get("/platforms/<uuid:platform_id>")
-@login_required
-def show(platform_id: uuid.UUID) -> str:
-    view = _platform_or_404(platform_id)
-    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == str(platform_id)]
+def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str, int]:
+    """The platform's page: details, uses, the form for a new use, and its history."""
+    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == view.id]
     now = datetime.now(UTC)
-    return render_template(
+    return form_page(
         "platforms/show.html",
         platform=view,
-        use_form=UseForm(),
-        decision_form=DecisionForm(),
+        use_form=use_form,
         archive_form=ArchiveForm(),
         history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
         timeline=timeline_for(history, now=now),
         today=now.date(),
         vocabulary=vocabulary,
     )
+
+
+@bp.get("/platforms/<uuid:platform_id>")
+@login_required
+def show(platform_id: uuid.UUID) -> tuple[str, int]:
+    return _platform_page(_platform_or_404(platform_id), UseForm())
 
 
 @bp.route("/platforms/<uuid:platform_id>/edit", methods=["GET", "POST"])
@@ -172,19 +175,7 @@ def add_use(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("platforms.show", platform_id=platform_id))
-    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == str(platform_id)]
-    now = datetime.now(UTC)
-    return form_page(
-        "platforms/show.html",
-        platform=view,
-        use_form=form,
-        decision_form=DecisionForm(),
-        archive_form=ArchiveForm(),
-        history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
-        timeline=timeline_for(history, now=now),
-        today=now.date(),
-        vocabulary=vocabulary,
-    )
+    return _platform_page(view, form)
 
 
 @bp.post("/uses/<uuid:use_id>/<action>")
