@@ -100,6 +100,16 @@ def test_main_path_add_grant_three_withdraw_one(person, client, app):
         assert ledger.verify(db.session(), _login(app)).ok
 
 
+def test_user_text_is_escaped_on_every_page(person, client, app):
+    attack = '<script>alert("x")</script>'
+    platform_id = add_platform(person, name=attack, notes=attack, **{"identifiers-0-value": attack})
+    add_use(person, platform_id, "ignored", purpose="custom", custom=attack)
+    for path in ["/dashboard", "/platforms", f"/platforms/{platform_id}", "/ledger", "/ledger/events/1"]:
+        page = client.get(path).get_data(as_text=True)
+        assert attack not in page, path
+        assert "&lt;script&gt;" in page, path
+
+
 def test_identifiers_and_notes_stay_out_of_the_ledger(person, app):
     add_platform(person)
     (event,) = all_events(app)
@@ -113,6 +123,7 @@ def test_identifiers_and_notes_stay_out_of_the_ledger(person, app):
         ({"name": ""}, "Enter the platform"),
         ({"name": "x" * 201}, "Field cannot be longer than 200 characters."),
         ({"website": "not a url"}, "Enter a web address starting with https://."),
+        ({"website": "javascript://alert(1)"}, "Enter a web address starting with https://."),
         ({"email": "nope"}, "Enter a valid e-mail address."),
         ({"country": "XX"}, "Not a valid choice."),
         ({"categories": ["https://example.org/made-up"]}, "not a valid choice"),

@@ -10,7 +10,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent.extensions import babel, csrf, login_manager
-from consent.web.decisions import event_label, status_label
+from consent.web.decisions import category_label, event_label, status_label, use_label
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -54,7 +54,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["isodate"] = lambda text: format_date(date.fromisoformat(text)) if text else ""
     app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
-    app.jinja_env.globals.update(status_label=status_label, event_label=event_label)
+    app.jinja_env.globals.update(
+        status_label=status_label, event_label=event_label, use_label=use_label, category_label=category_label
+    )
     app.context_processor(lambda: {"current_language": str(get_locale())})
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 
 from flask_babel import gettext as _
 
+from consent import vocabulary
 from consent.errors import DecisionError
 from consent.ledger import events
 from consent.ledger.state import EXPIRED, GRANTED, REFUSED, WITHDRAWN
@@ -34,6 +35,19 @@ def decision_message(error: DecisionError) -> str:
         "no_purpose": _("Choose or describe a purpose."),
     }
     return messages.get(error.reason, _("This decision cannot be recorded."))
+
+
+def use_label(purpose: str, label: str) -> str:
+    """A use's name in the person's language: the vocabulary's, translated, for a known
+    purpose; the person's own words otherwise (never passed through gettext, whose result
+    a template would take for trusted markup)."""
+    if purpose in vocabulary.PURPOSES:
+        return _(vocabulary.PURPOSES[purpose])
+    return label
+
+
+def category_label(iri: str) -> str:
+    return _(vocabulary.CATEGORIES[iri]) if iri in vocabulary.CATEGORIES else iri
 
 
 def status_label(status: str) -> str:

@@ -7,26 +7,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date
 
 from consent.ledger import events
 from consent.ledger.state import STATUS_OF
-from consent.web.decisions import event_label
+from consent.web.decisions import event_label, use_label
 
 #: The drawing's size in SVG user units; the page scales it to the screen.
 WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
-
-
-def _label(text: str) -> str:
-    """A use's label, translated when it is one of the vocabulary's."""
-    return gettext(text) if text else ""
 
 
 def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """What the event page and lists show of one event."""
     at, recorded = events.parse_time(event["at"]), events.parse_time(event["recorded"])
     data = event["data"]
-    what = _label(data.get("label", "")) if event["type"] in events.USE_TYPES else data.get("name", "")
+    if event["type"] in events.USE_TYPES:
+        what = use_label(str(data.get("purpose", "")), str(data.get("label", "")))
+    else:
+        what = str(data.get("name", ""))
     return {
         "index": event["index"],
         "type": event["type"],
@@ -98,11 +96,11 @@ def timeline_for(
 
     ordered = sorted(
         by_use.values(),
-        key=lambda h: ((names or {}).get(h[0]["platform"], "").casefold(), _label(_last_label(h)).casefold()),
+        key=lambda h: ((names or {}).get(h[0]["platform"], "").casefold(), _last_label(h).casefold()),
     )
     rows = []
     for n, history in enumerate(ordered):
-        label = _label(_last_label(history))
+        label = _last_label(history)
         if names:
             label = f"{names.get(history[0]['platform'], '')} · {label}"
         row = Row(label=label, y=TOP + n * ROW)
@@ -118,7 +116,8 @@ def timeline_for(
 
 
 def _last_label(history: list[dict[str, Any]]) -> str:
-    return str(history[-1]["data"].get("label", ""))
+    data = history[-1]["data"]
+    return use_label(str(data.get("purpose", "")), str(data.get("label", "")))
 
 
 def _ticks(start: datetime, end: datetime, x: Any) -> list[tuple[float, str]]:

@@ -37,6 +37,12 @@ class IdentifierForm(Form):
     value = StringField(_l("Identifier"), validators=[Length(max=300)])
 
 
+def _web_address(_form: FlaskForm, field: URLField) -> None:
+    """Only http and https: another scheme (javascript:, data:) has no place in a link."""
+    if field.data and not field.data.lower().startswith(("https://", "http://")):
+        raise ValidationError(_("Enter a web address starting with https://."))
+
+
 class PlatformForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the platform's name.")), Length(max=200)])
     website = URLField(
