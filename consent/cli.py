@@ -137,6 +137,35 @@ def demo_command() -> None:
     click.echo(f"  password: {password}")
 
 
+@click.group("directory")
+def directory_group() -> None:
+    """The directory of companies and supervisory authorities."""
+
+
+@directory_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@with_appcontext
+def directory_import(path: Path) -> None:
+    """Import a directory in the datarequests.org format from PATH."""
+    from consent.services import directory
+
+    files = sum(len(list((path / sub).glob("*.json"))) for sub in directory.SUBFOLDERS) if path.is_dir() else 0
+    try:
+        with click.progressbar(length=files, label="Importing", file=sys.stderr) as bar:
+            report = directory.import_directory(db.session(), path, progress=bar.update)
+    except directory.DirectoryError as e:
+        raise click.ClickException(str(e)) from None
+    for kind in ("controllers", "authorities", "redirects", "packs"):
+        c = getattr(report, kind)
+        retired = f", {c.retired} retired" if c.retired else ""
+        click.echo(f"{kind:12} {c.added} added, {c.updated} updated, {c.unchanged} unchanged{retired}")
+    for file, reason in report.rejected:
+        click.echo(f"rejected     {file}: {reason}")
+    click.echo(f"{len(report.rejected)} rejected." if report.rejected else "Nothing rejected.")
+    if not report.changed:
+        click.echo("No changes: the directory was already up to date.")
+
+
 def init_app(app: Flask) -> None:
     from consent.ledger.verify import verify_command
 
@@ -145,4 +174,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(rebuild_state_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(directory_group)
     app.cli.add_command(verify_command)  # listed in --help; `consent verify` itself runs without the app

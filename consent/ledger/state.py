@@ -17,7 +17,17 @@ from consent.ledger import events
 
 GRANTED, REFUSED, WITHDRAWN, EXPIRED = "granted", "refused", "withdrawn", "expired"
 STATUSES = (GRANTED, REFUSED, WITHDRAWN, EXPIRED)
-PLATFORM_FIELDS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories")
+PLATFORM_FIELDS = (
+    "name",
+    "website",
+    "email",
+    "address",
+    "country",
+    "dpo",
+    "categories",
+    "other_categories",
+    "directory",
+)
 USE_FIELDS = ("purpose", "label", "description", "legal_basis", "recipients", "expires")
 
 
@@ -32,6 +42,8 @@ class PlatformState:
     dpo: str = ""
     categories: list[str] = field(default_factory=list)
     other_categories: str = ""
+    #: The slug of the directory entry it was filled from, if any.
+    directory: str = ""
     archived: bool = False
     since: str = ""
 

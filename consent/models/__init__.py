@@ -2,6 +2,21 @@
 
 from consent.models.accounts import Login, Profile, User
 from consent.models.base import Base
+from consent.models.directory import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
 from consent.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use
 
-__all__ = ["Base", "LedgerCheckpoint", "LedgerEntry", "LedgerHead", "Login", "Platform", "Profile", "Use", "User"]
+__all__ = [
+    "Base",
+    "DirectoryAuthority",
+    "DirectoryController",
+    "DirectoryPack",
+    "DirectoryRedirect",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "LedgerHead",
+    "Login",
+    "Platform",
+    "Profile",
+    "Use",
+    "User",
+]

@@ -56,12 +56,14 @@ class Profile(Base):
     date_of_birth: Mapped[bytes | None] = mapped_column(Sealed())
     phone: Mapped[bytes | None] = mapped_column(Sealed())
     country: Mapped[bytes | None] = mapped_column(Sealed())
+    #: The supervisory authority the person complains to (an id from consent/data/authorities.json).
+    authority: Mapped[bytes | None] = mapped_column(Sealed())
     updated_at: Mapped[datetime]
 
     user: Mapped[User] = relationship(back_populates="profile")
 
     #: The fields a person fills in, in the order the form shows them.
-    FIELDS = ("full_name", "postal_address", "correspondence_email", "date_of_birth", "phone", "country")
+    FIELDS = ("full_name", "postal_address", "correspondence_email", "date_of_birth", "phone", "country", "authority")
 
 
 class Login(Base):

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from consent.directory.format import SLUG
 from consent.errors import DecisionError
 from consent.ledger import events
 from consent.ledger.state import EXPIRED, GRANTED, PLATFORM_FIELDS, USE_FIELDS, PlatformState, UseState
@@ -72,6 +73,10 @@ def _clean_platform(details: dict[str, Any]) -> dict[str, Any]:
     clean["categories"] = sorted(set(details.get("categories") or []))
     if not clean["name"]:
         raise DecisionError("no_name", "a platform needs a name")
+    if clean["directory"] and not SLUG.match(clean["directory"]):
+        raise ValueError(f"directory: expected a slug, got {clean['directory']!r}")
+    if not clean["directory"]:
+        del clean["directory"]  # most platforms have none: keep their events short
     return clean
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -13,8 +14,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from consent.directory import authorities
 from consent.web.forms import new_password_fields
 
 _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
@@ -57,10 +59,26 @@ class ProfileForm(FlaskForm):
         render_kw={"autocomplete": "tel"},
     )
     country = SelectField(_l("Country of residence"), validators=[Optional()], validate_choice=True)
+    authority = SelectField(
+        _l("Supervisory authority for complaints"),
+        validators=[Optional()],
+        validate_choice=True,
+        description=_l(
+            "Where you live decides which authorities you can complain to. Leave the default unless you know better."
+        ),
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.country.choices = country_choices()
+        names = {choice.value: choice.label for choice in country_choices()}
+        self.authority.choices = [SelectChoice("", _("The default authority of my country"))] + [
+            SelectChoice(a.id, a.name, optgroup=names.get(a.country, a.country)) for a in authorities.bundled()
+        ]
+
+    def validate_authority(self, field: SelectField) -> None:
+        if field.data and field.data not in {a.id for a in authorities.competent_authorities(self.country.data or "")}:
+            raise ValidationError(_("Choose an authority of your country of residence."))
 
 
 class ChangePasswordForm(FlaskForm):

@@ -34,7 +34,7 @@ def profile() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         values = {
             name: form[name].data
-            for name in ("full_name", "postal_address", "correspondence_email", "phone", "country")
+            for name in ("full_name", "postal_address", "correspondence_email", "phone", "country", "authority")
         }
         values["date_of_birth"] = form.date_of_birth.data.isoformat() if form.date_of_birth.data else None
         profiles.update_profile(db.session(), current_user.login, values)

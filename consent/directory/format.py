@@ -1,0 +1,223 @@
+"""The datarequests.org directory format: its records, checked against the format's rules.
+
+Written here rather than run through a JSON Schema validator: a directory need not ship
+its schema files, and each rule gets a message in our words ("expected X, got Y") that
+the import report can show next to the file it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SLUG = re.compile(r"^[a-z0-9-]+$")
+_NAME = re.compile(r"^\S.*\S$", re.S)
+_PHONE = re.compile(r"^\+\d+ \d+ (?:\d+ )*\d+(?: ext\. \d+)?$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+COUNTRIES = frozenset(
+    "all at be bg hr cy cz dk ee fi fr de gr hu ie it lv lt lu mt nl pl pt ro sk si es se gb no is li ch".split()
+)
+CATEGORIES = frozenset(
+    {
+        "addresses",
+        "ads",
+        "church",
+        "collection agency",
+        "commerce",
+        "credit agency",
+        "entertainment",
+        "finance",
+        "health",
+        "insurance",
+        "nonprofit",
+        "political party",
+        "public body",
+        "school",
+        "social media",
+        "telecommunication",
+        "travel",
+        "utility",
+    }
+)
+QUALITIES = frozenset({"tested", "verified", "imported", "scraped"})
+MEDIA = frozenset({"fax", "letter", "email", "webform"})
+ELEMENT_TYPES = frozenset({"input", "textarea", "email", "address", "name", "birthdate"})
+OBSOLETE_REASONS = frozenset(
+    {"company-acquired", "company-defunct", "company-merged", "duplicate", "gdpr-not-applicable", "out-of-scope"}
+)
+
+_COMPANY_FIELDS = {
+    "slug",
+    "relevant-countries",
+    "categories",
+    "name",
+    "runs",
+    "address",
+    "phone",
+    "fax",
+    "email",
+    "webform",
+    "pgp-fingerprint",
+    "pgp-url",
+    "web",
+    "sources",
+    "required-elements",
+    "request-language",
+    "custom-access-template",
+    "custom-erasure-template",
+    "custom-rectification-template",
+    "custom-objection-template",
+    "needs-id-document",
+    "suggested-transport-medium",
+    "comments",
+    "quality",
+    "facet-group",
+    "nsfw",
+}
+_AUTHORITY_FIELDS = {
+    "slug",
+    "relevant-countries",
+    "name",
+    "address",
+    "phone",
+    "fax",
+    "email",
+    "webform",
+    "pgp-fingerprint",
+    "pgp-url",
+    "web",
+    "sources",
+    "complaint-language",
+    "suggested-transport-medium",
+    "comments",
+}
+_OBSOLETE_FIELDS = {"slug", "name", "reason", "redirect-to", "sources", "quality"}
+
+
+class RecordError(ValueError):
+    """A record breaks a rule of the format; the message says which."""
+
+
+def _require(record: dict[str, Any], fields: tuple[str, ...]) -> None:
+    missing = [name for name in fields if name not in record]
+    if missing:
+        raise RecordError(f"missing required field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+
+
+def _only(record: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise RecordError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+
+
+def _string(record: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None, what: str = "") -> None:
+    if name not in record:
+        return
+    value = record[name]
+    if not isinstance(value, str):
+        raise RecordError(f"{name}: expected a string, got {type(value).__name__}")
+    if pattern is not None and not pattern.match(value):
+        raise RecordError(f"{name}: expected {what or 'a value matching ' + pattern.pattern}, got {value[:60]!r}")
+
+
+def _list_of(record: dict[str, Any], name: str, allowed: frozenset[str] | None = None, *, min_items: int = 0) -> None:
+    if name not in record:
+        return
+    value = record[name]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RecordError(f"{name}: expected a list of strings")
+    if len(value) < min_items:
+        raise RecordError(f"{name}: expected at least {min_items} item(s), got {len(value)}")
+    if len(set(value)) != len(value):
+        raise RecordError(f"{name}: items must be unique")
+    if allowed is not None:
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise RecordError(f"{name}: unknown value{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+
+
+def _common(record: Any, slug: str) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+    _string(record, "slug", SLUG, "a slug of a-z, 0-9 and -")
+    if "slug" in record and record["slug"] != slug:
+        raise RecordError(f"slug: expected {slug!r} (the file's name), got {record['slug']!r}")
+    _string(record, "name", _NAME, "a name without leading or trailing space")
+    return record
+
+
+def check_company(record: Any, slug: str) -> dict[str, Any]:
+    checked = record = _common(record, slug)
+    _require(record, ("slug", "relevant-countries", "name", "address", "sources", "quality"))
+    _only(record, _COMPANY_FIELDS)
+    _check_contact(record)
+    _list_of(record, "relevant-countries", COUNTRIES, min_items=1)
+    _list_of(record, "categories", CATEGORIES)
+    _list_of(record, "runs")
+    _list_of(record, "comments")
+    _string(record, "quality")
+    if record["quality"] not in QUALITIES:
+        raise RecordError(f"quality: expected one of {', '.join(sorted(QUALITIES))}, got {record['quality']!r}")
+    _string(record, "request-language", _LANGUAGE, "an ISO 639-1 language code")
+    for flag in ("needs-id-document", "nsfw"):
+        if flag in record and not isinstance(record[flag], bool):
+            raise RecordError(f"{flag}: expected true or false")
+    elements = record.get("required-elements", [])
+    if not isinstance(elements, list):
+        raise RecordError("required-elements: expected a list")
+    for element in elements:
+        if not isinstance(element, dict) or not {"desc", "type"} <= set(element) <= {"desc", "type", "optional"}:
+            raise RecordError("required-elements: each needs desc and type (and may say optional)")
+        if element["type"] not in ELEMENT_TYPES:
+            raise RecordError(f"required-elements: unknown type {element['type']!r}")
+    return checked
+
+
+def check_authority(record: Any, slug: str) -> dict[str, Any]:
+    checked = record = _common(record, slug)
+    _require(record, ("slug", "relevant-countries", "name", "address", "sources"))
+    _only(record, _AUTHORITY_FIELDS)
+    _check_contact(record)
+    _list_of(record, "relevant-countries", COUNTRIES, min_items=1)
+    _string(record, "complaint-language", _LANGUAGE, "an ISO 639-1 language code")
+    return checked
+
+
+def check_obsolete(record: Any, slug: str) -> dict[str, Any]:
+    checked = record = _common(record, slug)
+    _require(record, ("slug", "name", "reason"))
+    _only(record, _OBSOLETE_FIELDS)
+    if record["reason"] not in OBSOLETE_REASONS:
+        raise RecordError(f"reason: unknown value {record['reason']!r}")
+    _string(record, "redirect-to", SLUG, "a slug")
+    return checked
+
+
+def check_packs(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise RecordError("expected a list of company packs")
+    for pack in value:
+        if not isinstance(pack, dict) or set(pack) != {"slug", "type", "companies"}:
+            raise RecordError("each pack has exactly slug, type and companies")
+        _string(pack, "slug", SLUG, "a slug")
+        if pack["type"] not in ("add-all", "choose"):
+            raise RecordError(f"type: expected add-all or choose, got {pack['type']!r}")
+        _list_of(pack, "companies")
+    return value
+
+
+def _check_contact(record: dict[str, Any]) -> None:
+    _string(record, "address")
+    for name in ("phone", "fax"):
+        _string(record, name, _PHONE, "an international number like +49 30 1234567")
+    for name in ("web", "webform", "pgp-url"):
+        _string(record, name, _URL, "an http(s) address")
+    _string(record, "email", _EMAIL, "an e-mail address")
+    _list_of(record, "sources")
+    if "suggested-transport-medium" in record and record["suggested-transport-medium"] not in MEDIA:
+        raise RecordError(
+            f"suggested-transport-medium: expected one of {', '.join(sorted(MEDIA))}, got {record['suggested-transport-medium']!r}"
+        )

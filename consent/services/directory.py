@@ -1,0 +1,317 @@
+"""The directory: import it from a datarequests.org snapshot, find entries in it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consent.directory import format as fmt
+from consent.directory.search import fold, rank, search_text
+from consent.errors import ConsentError
+from consent.models import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
+from consent.services import transaction
+
+SUBFOLDERS = ("companies", "supervisory-authorities", "obsolete-records", "company-packs")
+
+
+class DirectoryError(ConsentError):
+    """The directory to import cannot be read at all (no such folder, no records)."""
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+
+
+@dataclass
+class ImportReport:
+    controllers: Counts = field(default_factory=Counts)
+    authorities: Counts = field(default_factory=Counts)
+    redirects: Counts = field(default_factory=Counts)
+    packs: Counts = field(default_factory=Counts)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            c.added or c.updated or c.retired for c in (self.controllers, self.authorities, self.redirects, self.packs)
+        )
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _read(path: Path, folder: Path, report: ImportReport) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        report.rejected.append((str(path.relative_to(folder)), f"not valid JSON: {e}"))
+        return None
+
+
+def import_directory(
+    s: Session, folder: Path, *, progress: Callable[[int], None] | None = None, now: datetime | None = None
+) -> ImportReport:
+    """Import every valid record of ``folder`` in one transaction; report each rejected one.
+
+    Records already there and unchanged are left alone, so a second run changes nothing.
+    """
+    now = now or datetime.now(UTC)
+    if not folder.is_dir():
+        raise DirectoryError(f"{folder}: no such directory")
+    companies = sorted((folder / "companies").glob("*.json"))
+    authorities = sorted((folder / "supervisory-authorities").glob("*.json"))
+    obsolete = sorted((folder / "obsolete-records").glob("*.json"))
+    packs = sorted((folder / "company-packs").glob("*.json"))
+    if not (companies or authorities):
+        raise DirectoryError(f"{folder}: expected companies/*.json or supervisory-authorities/*.json, found neither")
+    report = ImportReport()
+    with transaction(s):
+        known = dict(s.execute(sa.select(DirectoryController.slug, DirectoryController.digest)).all())
+        for path in companies:
+            _import_one(s, path, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now)
+            if progress:
+                progress(1)
+        known_auth = dict(s.execute(sa.select(DirectoryAuthority.slug, DirectoryAuthority.digest)).all())
+        for path in authorities:
+            _import_one(
+                s, path, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
+            )
+            if progress:
+                progress(1)
+        for path in obsolete:
+            _import_obsolete(s, path, folder, report)
+            if progress:
+                progress(1)
+        for path in packs:
+            _import_packs(s, path, folder, report)
+            if progress:
+                progress(1)
+    return report
+
+
+def _import_one(
+    s: Session,
+    path: Path,
+    folder: Path,
+    check: Callable[[Any, str], dict[str, Any]],
+    model: type[DirectoryController] | type[DirectoryAuthority],
+    known: dict[str, str],
+    counts: Counts,
+    report: ImportReport,
+    now: datetime,
+) -> None:
+    record = _read(path, folder, report)
+    if record is None:
+        return
+    try:
+        record = check(record, path.stem)
+    except fmt.RecordError as e:
+        report.rejected.append((str(path.relative_to(folder)), str(e)))
+        return
+    digest = _digest(record)
+    if known.get(path.stem) == digest:
+        counts.unchanged += 1
+        return
+    values: dict[str, Any] = {"name": record["name"], "record": record, "digest": digest, "updated_at": now}
+    if model is DirectoryController:
+        values["search_text"] = search_text(record)
+    if path.stem in known:
+        s.execute(sa.update(model).where(model.slug == path.stem).values(**values))
+        counts.updated += 1
+    else:
+        s.add(model(slug=path.stem, **values))
+        counts.added += 1
+    known[path.stem] = digest
+
+
+def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
+    record = _read(path, folder, report)
+    if record is None:
+        return
+    try:
+        record = fmt.check_obsolete(record, path.stem)
+    except fmt.RecordError as e:
+        report.rejected.append((str(path.relative_to(folder)), str(e)))
+        return
+    digest = _digest(record)
+    row = s.get(DirectoryRedirect, path.stem)
+    if row is not None and row.digest == digest:
+        report.redirects.unchanged += 1
+    else:
+        values = {
+            "name": record["name"],
+            "reason": record["reason"],
+            "redirect_to": record.get("redirect-to"),
+            "digest": digest,
+        }
+        if row is None:
+            s.add(DirectoryRedirect(slug=path.stem, **values))
+            report.redirects.added += 1
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            report.redirects.updated += 1
+    # An obsolete record retires the controller of the same slug, if an older import had it.
+    if s.execute(sa.delete(DirectoryController).where(DirectoryController.slug == path.stem)).rowcount:  # type: ignore[attr-defined]
+        report.controllers.retired += 1
+
+
+def _import_packs(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
+    value = _read(path, folder, report)
+    if value is None:
+        return
+    try:
+        packs = fmt.check_packs(value)
+    except fmt.RecordError as e:
+        report.rejected.append((str(path.relative_to(folder)), str(e)))
+        return
+    for pack in packs:
+        key = f"{path.stem}/{pack['slug']}"
+        digest = _digest(pack)
+        row = s.get(DirectoryPack, key)
+        if row is not None and row.digest == digest:
+            report.packs.unchanged += 1
+        elif row is None:
+            s.add(DirectoryPack(key=key, kind=pack["type"], companies=pack["companies"], digest=digest))
+            report.packs.added += 1
+        else:
+            row.kind, row.companies, row.digest = pack["type"], pack["companies"], digest
+            report.packs.updated += 1
+
+
+# --- finding entries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    slug: str
+    name: str
+    service: str | None
+    address: str
+    web: str
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(s: Session, query: str, *, limit: int = 8) -> list[Match]:
+    """Entries whose name, services or web domain match ``query``, best first."""
+    folded, raw = fold(query), query.strip().lower()
+    if len(folded) < 2:
+        return []
+    # Web domains are kept as they are ("facebook.com"); names and services are folded.
+    text = DirectoryController.search_text
+    rows = s.scalars(
+        sa.select(DirectoryController)
+        .where(sa.or_(text.like(_like(folded), escape="\\"), text.like(_like(raw), escape="\\")))
+        .limit(500)
+    ).all()
+    ranked = []
+    for row in rows:
+        position, service = rank(query, row.name, row.record.get("runs", []), row.search_text)
+        if position < 99:
+            ranked.append((position, fold(row.name), row, service))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [
+        Match(row.slug, row.name, service, row.record.get("address", "").split("\n")[0], row.record.get("web", ""))
+        for _, _, row, service in ranked[:limit]
+    ]
+
+
+def resolve(s: Session, slug: str) -> DirectoryController | None:
+    """The entry for ``slug``, following the redirects of retired records."""
+    for _ in range(10):  # a redirect chain longer than this is a loop
+        row = s.get(DirectoryController, slug)
+        if row is not None:
+            return row
+        redirect = s.get(DirectoryRedirect, slug)
+        if redirect is None or not redirect.redirect_to:
+            return None
+        slug = redirect.redirect_to
+    return None
+
+
+def platform_details(row: DirectoryController, *, service: str | None = None) -> dict[str, Any]:
+    """A platform's details filled from a directory entry."""
+    record = row.record
+    countries = [c for c in record.get("relevant-countries", []) if c != "all"]
+    name = f"{service} ({row.name})" if service else row.name
+    return {
+        "name": name[:200],
+        "website": record.get("web", ""),
+        "email": record.get("email", ""),
+        "address": record.get("address", ""),
+        "country": countries[0].upper() if len(countries) == 1 else "",
+        "directory": row.slug,
+    }
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the directory says about writing to a company."""
+
+    required: list[str]
+    id_document: bool
+    medium: str
+    webform: str
+    language: str
+
+
+def hints(row: DirectoryController) -> Hints:
+    record = row.record
+    medium = record.get("suggested-transport-medium") or ("email" if record.get("email") else "letter")
+    return Hints(
+        required=[element["desc"] for element in record.get("required-elements", [])],
+        id_document=bool(record.get("needs-id-document")),
+        medium=medium,
+        webform=record.get("webform", ""),
+        language=record.get("request-language", ""),
+    )
+
+
+def categories(s: Session) -> list[str]:
+    found: set[str] = set()
+    for record in s.scalars(sa.select(DirectoryController.record)):
+        found.update(record.get("categories", []))
+    return sorted(found)
+
+
+def packs(s: Session) -> list[DirectoryPack]:
+    return list(s.scalars(sa.select(DirectoryPack).order_by(DirectoryPack.key)))
+
+
+def members(
+    s: Session, *, pack: str | None = None, category: str | None = None, country: str = ""
+) -> list[DirectoryController]:
+    """The entries of a pack, or of a category relevant to ``country``, by name."""
+    if pack is not None:
+        row = s.get(DirectoryPack, pack)
+        if row is None:
+            return []
+        found = [resolve(s, slug) for slug in row.companies]
+        entries = [entry for entry in found if entry is not None]
+    elif category is not None:
+        entries = [
+            row
+            for row in s.scalars(sa.select(DirectoryController))
+            if category in row.record.get("categories", [])
+            and (not country or {"all", country.lower()} & set(row.record.get("relevant-countries", [])))
+        ]
+    else:
+        return []
+    unique = {entry.slug: entry for entry in entries}
+    return sorted(unique.values(), key=lambda entry: fold(entry.name))
