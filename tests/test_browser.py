@@ -148,3 +148,49 @@ def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_ser
     assert page.get_by_text("5 events: each one decrypts and hashes to its leaf in the tree.").is_visible()
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
+
+
+@pytest.fixture
+def directory_server(database_url: str) -> Iterator[str]:
+    """A live server whose directory holds the real datarequests.org snapshot."""
+    from consent.services import directory
+    from tests.conftest import shared_path
+
+    folder = shared_path("datarequests")
+    app = create_app(test_settings(database_url))
+    with app.app_context():
+        migrate.upgrade(db.engine())
+        directory.import_directory(db.session(), folder)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine().dispose()
+
+
+@pytest.mark.shared
+def test_typing_insta_suggests_instagram_and_choosing_it_fills_the_form(directory_server, page, tmp_path):
+    page.goto(directory_server + "/register")
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    page.goto(directory_server + "/platforms/new")
+    page.get_by_label("Company, service or website").press_sequentially("insta", delay=60)
+    suggestion = page.locator("#directory-results button.suggestion").first
+    suggestion.wait_for()
+    assert suggestion.locator("strong").inner_text() == "Instagram"
+    assert "Meta Platforms Ireland Limited" in suggestion.inner_text()
+    page.screenshot(path=str(tmp_path / "suggestions.png"), full_page=True)
+    suggestion.click()
+    assert page.get_by_role("textbox", name="Name").input_value() == "Instagram"
+    assert page.get_by_role("textbox", name="Website").input_value() == "https://www.instagram.com/"
+    assert "Meta Platforms Ireland Limited" in page.get_by_role("textbox", name="Postal address").input_value()
+    assert page.get_by_text("What the directory says about writing to them").is_visible()
+    page.get_by_role("button", name="Add the platform").click()
+    assert page.get_by_role("heading", name="Instagram").is_visible()
+    if os.environ.get("CONSENT_SCREENSHOTS"):
+        shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)

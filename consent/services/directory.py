@@ -315,3 +315,21 @@ def members(
         return []
     unique = {entry.slug: entry for entry in entries}
     return sorted(unique.values(), key=lambda entry: fold(entry.name))
+
+
+#: The details a directory update may change on a platform (its name is the person's).
+_UPDATABLE = ("website", "email", "address", "directory")
+
+
+def updates_for(
+    s: Session, linked_slug: str, current: dict[str, Any]
+) -> tuple[DirectoryController | None, dict[str, Any]]:
+    """The directory entry a platform was filled from (following redirects), and the
+    details in which that entry now differs from the platform's."""
+    if not linked_slug:
+        return None, {}
+    entry = resolve(s, linked_slug)
+    if entry is None:
+        return None, {}
+    fresh = platform_details(entry)
+    return entry, {name: fresh[name] for name in _UPDATABLE if fresh[name] and fresh[name] != current.get(name)}

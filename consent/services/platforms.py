@@ -105,6 +105,18 @@ def add_platform(
     return platform_id
 
 
+def add_many(s: Session, login: ActiveLogin, details: Sequence[dict[str, Any]], *, now: datetime | None = None) -> int:
+    """Add several platforms in one step (one transaction, one ledger event each)."""
+    cleaned = [_clean_platform(item) for item in details]
+    if not cleaned:
+        return 0
+    with transaction(s):
+        writer = LedgerWriter(s, login, now or _now())
+        for data in cleaned:
+            writer.record(events.PLATFORM_ADDED, platform=uuid.uuid4(), data=data)
+    return len(cleaned)
+
+
 def edit_platform(
     s: Session,
     login: ActiveLogin,

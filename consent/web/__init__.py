@@ -9,6 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from consent.directory.search import domain
 from consent.extensions import babel, csrf, login_manager
 from consent.web.decisions import category_label, event_label, status_label, use_label
 
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["isodate"] = lambda text: format_date(date.fromisoformat(text)) if text else ""
     app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
+    app.jinja_env.filters["domain"] = domain
     app.jinja_env.globals.update(
         status_label=status_label, event_label=event_label, use_label=use_label, category_label=category_label
     )

@@ -9,6 +9,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -16,7 +17,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent import vocabulary
@@ -67,6 +68,7 @@ class PlatformForm(FlaskForm):
     categories = CheckboxesField(_l("Personal data they hold"), validators=[Optional()], validate_choice=True)
     other_categories = StringField(_l("Other personal data"), validators=[Length(max=300)])
     identifiers = FieldList(FormField(IdentifierForm), min_entries=3, max_entries=10)
+    directory = HiddenField(validators=[Optional(), Regexp(r"^[a-z0-9-]+$")])
     notes = TextAreaField(
         _l("Private notes"),
         validators=[Length(max=2000)],

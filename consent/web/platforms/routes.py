@@ -3,15 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from consent import db, vocabulary
+from consent.directory.search import domain
 from consent.errors import DecisionError
-from consent.services import ledger, platforms
+from consent.services import directory, ledger, platforms, profiles
 from consent.services.platforms import Identifier
 from consent.web.decisions import decision_message, decision_moment
 from consent.web.ledger.views import describe, timeline_for
@@ -19,7 +21,7 @@ from consent.web.pages import form_page, safe_next
 from consent.web.platforms import bp
 from consent.web.platforms.forms import ArchiveForm, DecisionForm, PlatformForm, UseForm
 
-_DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories")
+_DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories", "directory")
 
 
 def _text(field: Field) -> str:
@@ -53,8 +55,23 @@ def index() -> str:
 @bp.route("/platforms/new", methods=["GET", "POST"])
 @login_required
 def new() -> Response | tuple[str, int]:
+    """Add a platform: find it in the directory (step "search"), take an entry's details
+    (step "choose"), then save (step "create"). Every step is a POST, so what the person
+    looks for never appears in a URL or an access log."""
+    step = request.form.get("step", "create") if request.method == "POST" else "show"
+    s = db.session()
+    if step == "search":
+        query = _text_of(request.form.get("q"))[:200]
+        return _new_page(PlatformForm(formdata=None), query=query, matches=directory.search(s, query))
+    if step == "choose":
+        entry = directory.resolve(s, request.form.get("directory", ""))
+        if entry is None:
+            abort(404)
+        service = _text_of(request.form.get("service")) or None
+        form = PlatformForm(formdata=None, data=directory.platform_details(entry, service=service))
+        return _new_page(form, hints=directory.hints(entry), entry=entry)
     form = PlatformForm()
-    if form.validate_on_submit():
+    if step == "create" and form.validate_on_submit():
         try:
             platform_id = platforms.add_platform(
                 db.session(),
@@ -68,15 +85,47 @@ def new() -> Response | tuple[str, int]:
         else:
             flash(_("The platform is added. Now record what you allow it to do with your data."), "success")
             return redirect(url_for("platforms.show", platform_id=platform_id))
-    return form_page("platforms/edit.html", form=form, platform=None)
+    entry = directory.resolve(s, form.directory.data) if form.directory.data else None
+    return _new_page(form, hints=directory.hints(entry) if entry else None, entry=entry)
+
+
+def _text_of(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _new_page(form: PlatformForm, **context: object) -> tuple[str, int]:
+    context.setdefault("query", "")
+    context.setdefault("matches", [])
+    return form_page("platforms/edit.html", form=form, platform=None, **context)
+
+
+@bp.post("/directory/suggest")
+@login_required
+def suggest() -> Response:
+    """Suggestions as the person types (JSON in, JSON out; the query stays out of the URL)."""
+    payload = request.get_json(silent=True)
+    query = payload.get("q") if isinstance(payload, dict) else None
+    if not isinstance(query, str) or len(query) > 200:
+        abort(400)
+    matches = directory.search(db.session(), query)
+    return jsonify(
+        [
+            {"slug": m.slug, "name": m.name, "service": m.service or "", "address": m.address, "domain": domain(m.web)}
+            for m in matches
+        ]
+    )
 
 
 def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str, int]:
     """The platform's page: details, uses, the form for a new use, and its history."""
-    history = [e for e in ledger.iter_events(db.session(), current_user.login) if e["platform"] == view.id]
+    s = db.session()
+    history = [e for e in ledger.iter_events(s, current_user.login) if e["platform"] == view.id]
+    entry, updates = directory.updates_for(s, view.state.directory, view.state.to_json())
     now = datetime.now(UTC)
     return form_page(
         "platforms/show.html",
+        hints=directory.hints(entry) if entry else None,
+        updates=updates,
         platform=view,
         use_form=use_form,
         archive_form=ArchiveForm(),
@@ -120,6 +169,23 @@ def edit(platform_id: uuid.UUID) -> Response | tuple[str, int]:
             entry.kind.data, entry.value.data = identifier.kind, identifier.value
         form.notes.data = view.notes
     return form_page("platforms/edit.html", form=form, platform=view)
+
+
+@bp.post("/platforms/<uuid:platform_id>/directory-update")
+@login_required
+def directory_update(platform_id: uuid.UUID) -> Response:
+    """Take the directory's newer details into the platform (a ledger decision like any edit)."""
+    if not ArchiveForm().validate_on_submit():
+        abort(400)
+    view = _platform_or_404(platform_id)
+    _entry, updates = directory.updates_for(db.session(), view.state.directory, view.state.to_json())
+    if updates:
+        details = {name: getattr(view.state, name) for name in _DETAILS} | updates
+        platforms.edit_platform(
+            db.session(), current_user.login, platform_id, details, identifiers=view.identifiers, notes=view.notes
+        )
+        flash(_("The platform now has the directory's details."), "success")
+    return redirect(url_for("platforms.show", platform_id=platform_id))
 
 
 @bp.post("/platforms/<uuid:platform_id>/archive")
@@ -215,3 +281,36 @@ def decide(use_id: uuid.UUID, action: str) -> Response:
         # Art. 7(3): the withdrawal is recorded; say where its proof is.
         flash(_("Your ledger holds the signed record of this withdrawal (event %(n)d).", n=event["index"]), "info")
     return redirect(back_to)
+
+
+@bp.route("/platforms/bulk", methods=["GET", "POST"])
+@login_required
+def bulk() -> Response | tuple[str, int]:
+    """Several platforms at once, from a company pack or a category of the directory."""
+    s, login = db.session(), current_user.login
+    country = (profiles.read_profile(s, login).get("country") or "").lower()
+    pack, category = request.form.get("pack") or None, request.form.get("category") or None
+    step = request.form.get("step") if request.method == "POST" else None
+    linked = {view.state.directory for view in platforms.list_platforms(s, login) if view.state.directory}
+    entries = directory.members(s, pack=pack, category=category, country=country) if step else []
+    problem = None
+    if step == "add":
+        chosen = set(request.form.getlist("slug"))
+        picked = [entry for entry in entries if entry.slug in chosen and entry.slug not in linked]
+        if picked:
+            added = platforms.add_many(s, login, [directory.platform_details(entry) for entry in picked])
+            flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
+            return redirect(url_for("platforms.index"))
+        problem = _("Tick at least one company.")
+    page = render_template(
+        "platforms/bulk.html",
+        packs=directory.packs(s),
+        categories=directory.categories(s),
+        pack=pack,
+        category=category,
+        entries=entries,
+        linked=linked,
+        listed=step is not None,
+        problem=problem,
+    )
+    return page, 400 if problem else 200
