@@ -115,7 +115,7 @@ def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_ser
 
     page.get_by_role("main").get_by_role("link", name="Add a platform").click()
     page.get_by_role("textbox", name="Name").fill("Shopwise Online")
-    page.get_by_label("Website").fill("https://shopwise.example")
+    page.get_by_role("textbox", name="Website").fill("https://shopwise.example")
     page.get_by_label("Privacy contact e-mail").fill("privacy@shopwise.example")
     page.get_by_label("Country").select_option("DE")
     page.get_by_role("checkbox", name="Purchases and spending habits").check()
