@@ -202,9 +202,10 @@ class Letter:
 
 @functools.cache
 def _environment() -> Environment:
+    # Plain text, not HTML: each output (PDF, e-mail) escapes for its own markup.
     return Environment(
         loader=FileSystemLoader(str(resource_dir("templates"))),
-        autoescape=False,
+        autoescape=False,  # noqa: S701
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
