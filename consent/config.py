@@ -26,7 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LANGUAGE": "en",
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,
-    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "MAX_REPLY_FILE_BYTES": 5 * 1024 * 1024,
+    "POST_DELIVERY_DAYS": 3,
 }
 
 #: Keys long enough that guessing them is out of the question (256 bits in hex).

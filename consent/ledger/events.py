@@ -34,6 +34,8 @@ USE_REFUSED = "use.refused"
 USE_WITHDRAWN = "use.withdrawn"
 USE_RENEWED = "use.renewed"
 USE_EXPIRED = "use.expired"
+LETTER_SENT = "letter.sent"
+REQUEST_UPDATED = "request.updated"
 
 TYPES = frozenset(
     {
@@ -45,8 +47,12 @@ TYPES = frozenset(
         USE_WITHDRAWN,
         USE_RENEWED,
         USE_EXPIRED,
+        LETTER_SENT,
+        REQUEST_UPDATED,
     }
 )
+#: Events about letters and requests: they change no use, and carry hashes, not text.
+REQUEST_TYPES = frozenset({LETTER_SENT, REQUEST_UPDATED})
 #: Events about a use name it; events about a platform alone do not.
 USE_TYPES = frozenset({USE_GRANTED, USE_REFUSED, USE_WITHDRAWN, USE_RENEWED, USE_EXPIRED})
 

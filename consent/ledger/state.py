@@ -103,7 +103,7 @@ class LedgerState:
             if strict:
                 raise DecisionError("unknown", f"no platform {platform_id}")
             platform = self.platforms[platform_id] = PlatformState(platform_id, since=event["at"])
-        elif platform.archived and strict and kind != events.USE_EXPIRED:
+        elif platform.archived and strict and kind not in (events.USE_EXPIRED, *events.REQUEST_TYPES):
             raise DecisionError("archived", f"platform {platform_id} is archived")
         if kind in (events.PLATFORM_ADDED, events.PLATFORM_CHANGED):
             for name in PLATFORM_FIELDS:
@@ -111,6 +111,8 @@ class LedgerState:
                     setattr(platform, name, data[name])
         elif kind == events.PLATFORM_ARCHIVED:
             platform.archived = True
+        elif kind in events.REQUEST_TYPES:
+            pass  # letters and answers are on record; they change no use
         else:
             self._apply_use(event, strict)
 

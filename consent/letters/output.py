@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -24,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-from consent.letters import Letter
+from consent.letters import Letter, LetterError
 
 #: Beyond this, browsers and mail programs truncate or refuse a mailto: link; the page
 #: offers the text to copy instead.
@@ -72,14 +73,22 @@ def to_pdf(letter: Letter) -> bytes:
 def to_email(letter: Letter, *, now: datetime) -> EmailMessage:
     """The letter as an e-mail from the person to the recipient's address."""
     message = EmailMessage()
-    message["From"] = Address(display_name=one_line(letter.sender.name), addr_spec=one_line(letter.sender.email))
-    message["To"] = Address(display_name=one_line(letter.recipient.name), addr_spec=one_line(letter.recipient.email))
+    if letter.sender.email.strip():  # without one, the mail program fills in From
+        message["From"] = _address(letter.sender.name, letter.sender.email)
+    message["To"] = _address(letter.recipient.name, letter.recipient.email)
     message["Subject"] = one_line(letter.subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=one_line(letter.sender.email).rpartition("@")[2] or None)
     message["Content-Language"] = letter.language
     message.set_content(letter.text)
     return message
+
+
+def _address(name: str, email: str) -> Address:
+    try:
+        return Address(display_name=one_line(name), addr_spec=one_line(email))
+    except (ValueError, IndexError, HeaderParseError):
+        raise LetterError(f"not a usable e-mail address: {one_line(email)[:80]!r}") from None
 
 
 def mailto(letter: Letter) -> str | None:

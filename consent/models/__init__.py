@@ -4,6 +4,7 @@ from consent.models.accounts import Login, Profile, User
 from consent.models.base import Base
 from consent.models.directory import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
 from consent.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use
+from consent.models.requests import Request, RequestFile
 
 __all__ = [
     "Base",
@@ -17,6 +18,8 @@ __all__ = [
     "Login",
     "Platform",
     "Profile",
+    "Request",
+    "RequestFile",
     "Use",
     "User",
 ]

@@ -347,3 +347,22 @@ def projected_state(s: Session, login: ActiveLogin) -> LedgerState:
     for use_row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id)):
         state.uses[str(use_row.id)] = UseState(**_read_json(login, use_row, "state"))
     return state
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a letter cites of a ledger event: its hash, and the latest signed checkpoint."""
+
+    index: int
+    hash: str
+    size: int
+    root: str
+
+
+def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
+    entry = s.get(LedgerEntry, (login.user.id, index))
+    note = latest_checkpoint(s, login.user)
+    if entry is None or note is None:
+        return None
+    checkpoint = open_checkpoint(note, verifier_key(login.user))
+    return Citation(index, entry.leaf_hash.hex(), checkpoint.size, base64.b64encode(checkpoint.root).decode())

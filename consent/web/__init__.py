@@ -11,7 +11,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent.directory.search import domain
 from consent.extensions import babel, csrf, login_manager
-from consent.web.decisions import category_label, event_label, status_label, use_label
+from consent.web.decisions import (
+    category_label,
+    event_label,
+    letter_label,
+    request_status_label,
+    status_label,
+    use_label,
+)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -41,7 +48,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from consent.web import account, auth, errors, ledger, logins, main, platforms
+    from consent.web import account, auth, errors, ledger, logins, main, platforms, requests
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -57,7 +64,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
     app.jinja_env.filters["domain"] = domain
     app.jinja_env.globals.update(
-        status_label=status_label, event_label=event_label, use_label=use_label, category_label=category_label
+        status_label=status_label,
+        event_label=event_label,
+        use_label=use_label,
+        category_label=category_label,
+        letter_label=letter_label,
+        request_status_label=request_status_label,
     )
     app.context_processor(lambda: {"current_language": str(get_locale())})
     app.register_blueprint(main.bp)
@@ -65,3 +77,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(platforms.bp)
     app.register_blueprint(ledger.bp)
+    app.register_blueprint(requests.bp)

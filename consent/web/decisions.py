@@ -69,4 +69,33 @@ def event_label(kind: str) -> str:
         events.USE_WITHDRAWN: _("Withdrawn"),
         events.USE_RENEWED: _("Renewed"),
         events.USE_EXPIRED: _("Expired"),
+        events.LETTER_SENT: _("Letter sent"),
+        events.REQUEST_UPDATED: _("Request updated"),
     }.get(kind, kind)
+
+
+def letter_label(kind: str) -> str:
+    return {
+        "access": _("Access request"),
+        "rectification": _("Rectification request"),
+        "erasure": _("Erasure request"),
+        "restriction": _("Restriction request"),
+        "portability": _("Portability request"),
+        "objection": _("Objection"),
+        "withdrawal": _("Withdrawal of consent"),
+        "reminder": _("Reminder"),
+        "complaint": _("Complaint to the supervisory authority"),
+    }.get(kind, "")
+
+
+def request_status_label(status: str) -> str:
+    return {
+        "sent": _("Sent"),
+        "extended": _("Extended by the platform"),
+        "answered": _("Answered"),
+        "partly_answered": _("Partly answered"),
+        "refused": _("Refused by the platform"),
+        "overdue": _("Overdue"),
+        "complaint_filed": _("Complaint filed"),
+        "closed": _("Closed"),
+    }.get(status, status)

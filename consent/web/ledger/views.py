@@ -11,7 +11,7 @@ from flask_babel import format_date
 
 from consent.ledger import events
 from consent.ledger.state import STATUS_OF
-from consent.web.decisions import event_label, use_label
+from consent.web.decisions import event_label, letter_label, request_status_label, use_label
 
 #: The drawing's size in SVG user units; the page scales it to the screen.
 WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
@@ -23,13 +23,15 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     data = event["data"]
     if event["type"] in events.USE_TYPES:
         what = use_label(str(data.get("purpose", "")), str(data.get("label", "")))
+    elif event["type"] in events.REQUEST_TYPES:
+        what = letter_label(str(data.get("kind", ""))) or request_status_label(str(data.get("status", "")))
     else:
         what = str(data.get("name", ""))
     return {
         "index": event["index"],
         "type": event["type"],
         "label": event_label(event["type"]),
-        "status": STATUS_OF.get(event["type"], "platform"),
+        "status": STATUS_OF.get(event["type"], "request" if event["type"] in events.REQUEST_TYPES else "platform"),
         "what": what,
         "platform": names.get(event["platform"], ""),
         "platform_id": event["platform"],

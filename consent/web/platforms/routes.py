@@ -278,8 +278,10 @@ def decide(use_id: uuid.UUID, action: str) -> Response:
     }
     flash(messages[action], "success")
     if action == "withdraw":
-        # Art. 7(3): the withdrawal is recorded; say where its proof is.
+        # Art. 7(3): the withdrawal is recorded; offer the letter that tells the platform.
         flash(_("Your ledger holds the signed record of this withdrawal (event %(n)d).", n=event["index"]), "info")
+        letter = url_for("requests.compose_letter", platform_id=event["platform"], kind="withdrawal", use=event["use"])
+        flash(letter, "letter-offer")
     return redirect(back_to)
 
 

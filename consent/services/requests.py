@@ -1,0 +1,323 @@
+"""Requests: a letter sent to a platform, followed to its legal deadline.
+
+Sending a letter and recording the platform's answer are ledger events; the ledger keeps
+the SHA-256 of the letter (and of an answer's file or note), never their text, which
+stays sealed in the request's row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consent.deadlines import add_months, next_working_day, response_due
+from consent.errors import ConsentError
+from consent.ledger import events
+from consent.letters import Letter
+from consent.models import Platform, Request, RequestFile
+from consent.services import transaction
+from consent.services.accounts import ActiveLogin
+from consent.services.ledger import LedgerWriter
+
+CHANNELS = ("email", "post", "webform")
+OPEN = frozenset({"sent", "extended"})
+ANSWERS = ("answered", "partly_answered", "refused")
+#: What a person may record, from which statuses.
+_MOVES = {
+    "extended": OPEN - {"extended"},
+    "answered": OPEN,
+    "partly_answered": OPEN,
+    "refused": OPEN,
+    "closed": OPEN | set(ANSWERS) | {"complaint_filed"},
+}
+DUE_SOON = timedelta(days=7)
+
+
+class RequestError(ConsentError):
+    """A request cannot be recorded or changed as asked; ``reason`` names the rule:
+    ``channel``, ``in_future``, ``before_sending``, ``no_address``, ``no_email``,
+    ``not_allowed``, ``too_large``, ``unknown``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class RequestView:
+    id: str
+    platform_id: str
+    platform_name: str
+    country: str
+    kind: str
+    language: str
+    channel: str
+    subject: str
+    text: str
+    sha256: str
+    sent_on: date
+    received_on: date
+    estimated: bool
+    extended: bool
+    status: str
+    parent: str | None = None
+    recipient: str = ""
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def due(self) -> date:
+        if self.kind == "complaint":
+            # GDPR Art. 78(2): the authority must handle the complaint or report on it within three months.
+            return next_working_day(add_months(self.received_on, 3), country=self.country)
+        return response_due(self.received_on, country=self.country, extended=self.extended)
+
+    def status_on(self, today: date) -> str:
+        return "overdue" if self.status in OPEN and today > self.due else self.status
+
+    def needs_action(self, today: date) -> str | None:
+        """Why the person should look at it now, if they should: overdue, due soon, or answered but not closed."""
+        status = self.status_on(today)
+        if status == "overdue":
+            return "overdue"
+        if status in OPEN and self.due - today <= DUE_SOON:
+            return "due_soon"
+        if status in ANSWERS:
+            return "answered"
+        return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> tuple[Platform, dict[str, Any]]:
+    row = s.scalar(sa.select(Platform).where(Platform.id == platform_id, Platform.user_id == login.user.id))
+    if row is None:
+        raise RequestError("unknown", "no such platform")
+    return row, json.loads(login.vault.read_bytes(row, "details"))
+
+
+def record_sent(
+    s: Session,
+    login: ActiveLogin,
+    platform_id: uuid.UUID,
+    letter: Letter,
+    *,
+    channel: str,
+    sent_on: date,
+    delivered_on: date | None = None,
+    post_delivery_days: int = 3,
+    parent: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Record that ``letter`` was sent; it becomes a tracked request and a ledger event."""
+    now = now or _now()
+    if channel not in CHANNELS:
+        raise RequestError("channel", f"expected a channel among {', '.join(CHANNELS)}, got {channel!r}")
+    if sent_on > now.date():
+        raise RequestError("in_future", "a letter cannot be sent in the future")
+    if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
+        raise RequestError("before_sending", "the delivery date must fall between sending and today")
+    if channel == "post" and not letter.recipient.address.strip():
+        raise RequestError("no_address", "a postal letter needs the recipient's postal address")
+    if channel == "email" and not letter.recipient.email.strip():
+        raise RequestError("no_email", "an e-mail needs the recipient's address")
+    if channel == "post":
+        received, estimated = (
+            (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
+        )
+    else:
+        received, estimated = sent_on, False
+    request_id = uuid.uuid4()
+    digest = _sha256(letter.text.encode("utf-8"))
+    with transaction(s):
+        _platform(s, login, platform_id)
+        if parent is not None:
+            _mark_parent(s, login, parent, letter.kind, now)
+        row = Request(id=request_id, user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
+        _write(
+            login,
+            row,
+            {
+                "kind": letter.kind,
+                "language": letter.language,
+                "channel": channel,
+                "subject": letter.subject,
+                "text": letter.text,
+                "sha256": digest,
+                "sent_on": sent_on.isoformat(),
+                "received_on": received.isoformat(),
+                "estimated": estimated,
+                "extended": False,
+                "status": "sent",
+                "parent": str(parent) if parent else None,
+                "recipient": letter.recipient.name,
+                "replies": [],
+            },
+        )
+        s.add(row)
+        LedgerWriter(s, login, now).record(
+            events.LETTER_SENT,
+            platform=platform_id,
+            data={"request": str(request_id), "kind": letter.kind, "channel": channel, "sha256": digest},
+        )
+    return request_id
+
+
+def _mark_parent(s: Session, login: ActiveLogin, parent: uuid.UUID, kind: str, now: datetime) -> None:
+    """A complaint about a request marks it "complaint filed"."""
+    if kind != "complaint":
+        return
+    row = _own(s, login, parent)
+    details = _read(login, row)
+    details["status"] = "complaint_filed"
+    _write(login, row, details)
+    row.updated_at = now
+
+
+def _read(login: ActiveLogin, row: Request) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(login.vault.read_bytes(row, "details"))
+    return data
+
+
+def _write(login: ActiveLogin, row: Request, details: dict[str, Any]) -> None:
+    login.vault.write_bytes(row, "details", json.dumps(details, ensure_ascii=False).encode())
+
+
+def _own(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> Request:
+    row = s.scalar(sa.select(Request).where(Request.id == request_id, Request.user_id == login.user.id))
+    if row is None:
+        raise RequestError("unknown", "no such request")
+    return row
+
+
+def update(
+    s: Session,
+    login: ActiveLogin,
+    request_id: uuid.UUID,
+    *,
+    status: str,
+    note: str = "",
+    file: tuple[str, bytes] | None = None,
+    delivered_on: date | None = None,
+    max_file_bytes: int = 5 * 1024 * 1024,
+    now: datetime | None = None,
+) -> None:
+    """Record what happened: an extension, an answer (with a note and a file), or closing it.
+    ``delivered_on`` corrects an estimated postal delivery date instead."""
+    now = now or _now()
+    if file is not None and len(file[1]) > max_file_bytes:
+        raise RequestError("too_large", f"expected a file of at most {max_file_bytes} bytes, got {len(file[1])}")
+    with transaction(s):
+        row = _own(s, login, request_id)
+        details = _read(login, row)
+        if status == "delivered":
+            if (
+                delivered_on is None
+                or delivered_on < date.fromisoformat(details["sent_on"])
+                or delivered_on > now.date()
+            ):
+                raise RequestError("before_sending", "the delivery date must fall between sending and today")
+            details["received_on"], details["estimated"] = delivered_on.isoformat(), False
+        else:
+            if status not in _MOVES or details["status"] not in _MOVES[status]:
+                raise RequestError("not_allowed", f"cannot go from {details['status']} to {status}")
+            digest = _sha256(file[1] if file else note.encode("utf-8"))
+            reply: dict[str, Any] = {
+                "on": now.date().isoformat(),
+                "status": status,
+                "note": note.strip(),
+                "sha256": digest,
+            }
+            if file is not None:
+                file_row = RequestFile(id=uuid.uuid4(), user_id=login.user.id, request_id=row.id, created_at=now)
+                login.vault.write(file_row, "name", file[0][:200] or "file")
+                login.vault.write_bytes(file_row, "content", file[1])
+                s.add(file_row)
+                reply["file"] = str(file_row.id)
+            details["replies"].append(reply)
+            details["status"] = status
+            if status == "extended":
+                details["extended"] = True
+            LedgerWriter(s, login, now).record(
+                events.REQUEST_UPDATED,
+                platform=row.platform_id,
+                data={"request": str(row.id), "status": status, "sha256": digest},
+            )
+        _write(login, row, details)
+        row.updated_at = now
+
+
+def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> RequestView:
+    d = _read(login, row)
+    return RequestView(
+        id=str(row.id),
+        platform_id=str(row.platform_id),
+        platform_name=platform.get("name", ""),
+        country=platform.get("country", ""),
+        kind=d["kind"],
+        language=d["language"],
+        channel=d["channel"],
+        subject=d["subject"],
+        text=d["text"],
+        sha256=d["sha256"],
+        sent_on=date.fromisoformat(d["sent_on"]),
+        received_on=date.fromisoformat(d["received_on"]),
+        estimated=d["estimated"],
+        extended=d["extended"],
+        status=d["status"],
+        parent=d.get("parent"),
+        recipient=d.get("recipient", ""),
+        replies=d["replies"],
+    )
+
+
+def list_requests(s: Session, login: ActiveLogin, *, platform_id: uuid.UUID | None = None) -> list[RequestView]:
+    """The person's requests, newest first."""
+    platforms = {
+        row.id: json.loads(login.vault.read_bytes(row, "details"))
+        for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id))
+    }
+    query = sa.select(Request).where(Request.user_id == login.user.id)
+    if platform_id is not None:
+        query = query.where(Request.platform_id == platform_id)
+    views = [_view(login, row, platforms.get(row.platform_id, {})) for row in s.scalars(query)]
+    return sorted(views, key=lambda v: (v.sent_on, v.id), reverse=True)
+
+
+def get_request(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> RequestView | None:
+    row = s.scalar(sa.select(Request).where(Request.id == request_id, Request.user_id == login.user.id))
+    if row is None:
+        return None
+    _, platform = _platform(s, login, row.platform_id)
+    view = _view(login, row, platform)
+    view.files = [
+        {"id": str(f.id), "name": login.vault.read(f, "name")}
+        for f in s.scalars(
+            sa.select(RequestFile).where(RequestFile.request_id == row.id, RequestFile.user_id == login.user.id)
+        )
+    ]
+    return view
+
+
+def read_file(s: Session, login: ActiveLogin, request_id: uuid.UUID, file_id: uuid.UUID) -> tuple[str, bytes] | None:
+    row = s.scalar(
+        sa.select(RequestFile).where(
+            RequestFile.id == file_id, RequestFile.request_id == request_id, RequestFile.user_id == login.user.id
+        )
+    )
+    if row is None:
+        return None
+    return login.vault.read(row, "name") or "file", login.vault.read_bytes(row, "content")

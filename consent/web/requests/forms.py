@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp
+
+from consent.letters import KINDS
+from consent.web.decisions import letter_label
+from consent.web.platforms.forms import CheckboxesField
+
+_UUID = Regexp(r"^[0-9a-f-]{36}$")
+
+
+class LetterForm(FlaskForm):
+    kind = SelectField(_l("Kind of letter"), validate_choice=True)
+    language = SelectField(
+        _l("Language of the letter"),
+        choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English"), SelectChoice("de", "Deutsch")],
+        validate_choice=True,
+    )
+    channel = SelectField(_l("How you send it"), validate_choice=True)
+    uses = CheckboxesField(_l("Uses it is about"), validators=[Optional()], validate_choice=True)
+    identifiers = CheckboxesField(_l("Identifiers to include"), validators=[Optional()], validate_choice=True)
+    include_address = BooleanField(_l("My postal address"), default=True)
+    include_email = BooleanField(_l("My e-mail for correspondence"), default=True)
+    include_birth = BooleanField(_l("My date of birth"))
+    include_phone = BooleanField(_l("My phone number"))
+    authority = SelectField(_l("Supervisory authority"), validators=[Optional()], validate_choice=True)
+    details = TextAreaField(_l("Anything to add (optional)"), validators=[Length(max=3000)], render_kw={"rows": 3})
+    parent = HiddenField(validators=[Optional(), _UUID])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice(kind, letter_label(kind)) for kind in KINDS]
+        self.channel.choices = [
+            SelectChoice("email", _l("By e-mail")),
+            SelectChoice("post", _l("By post")),
+            SelectChoice("webform", _l("With their web form")),
+        ]
+
+
+class SentForm(FlaskForm):
+    sent_on = DateField(_l("Sent on"), validators=[Optional()])
+    delivered_on = DateField(_l("Delivered on (from the postal receipt, if you have it)"), validators=[Optional()])
+
+
+class UpdateForm(FlaskForm):
+    status = SelectField(_l("What happened"), validate_choice=True)
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=5000)], render_kw={"rows": 3})
+    file = FileField(_l("Their answer, as a file (optional)"))
+    delivered_on = DateField(_l("Delivered on"), validators=[Optional()])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = [
+            SelectChoice("extended", _l("They announced an extension (two more months)")),
+            SelectChoice("answered", _l("They answered")),
+            SelectChoice("partly_answered", _l("They answered in part")),
+            SelectChoice("refused", _l("They refused")),
+            SelectChoice("closed", _l("Close this request")),
+            SelectChoice("delivered", _l("Correct the delivery date")),
+        ]

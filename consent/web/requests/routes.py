@@ -1,0 +1,359 @@
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from consent import db
+from consent.deadlines import response_due
+from consent.directory import authorities
+from consent.ledger import events
+from consent.letters import (
+    LANGUAGES,
+    Identity,
+    LedgerReference,
+    Letter,
+    LetterError,
+    LetterRequest,
+    Original,
+    Party,
+    compose,
+)
+from consent.letters.output import mailto, to_email, to_pdf
+from consent.services import ledger, platforms, profiles, requests
+from consent.services.platforms import PlatformView
+from consent.services.requests import RequestError, RequestView
+from consent.web.decisions import use_label
+from consent.web.requests import bp
+from consent.web.requests.forms import LetterForm, SentForm, UpdateForm
+
+_MARKETING = {
+    "Marketing",
+    "DirectMarketing",
+    "Advertising",
+    "PersonalisedAdvertising",
+    "TargetedAdvertising",
+    "SocialMediaMarketing",
+}
+_LANGUAGE_OF = {"FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr", "DE": "de", "AT": "de", "CH": "de", "LI": "de"}
+
+
+def _request_message(error: RequestError) -> str:
+    return {
+        "channel": _("Choose how you send the letter."),
+        "in_future": _("A letter cannot be sent in the future."),
+        "before_sending": _("The delivery date must fall between sending and today."),
+        "no_address": _("This platform has no postal address: add it to the platform, or send the letter another way."),
+        "no_email": _("This platform has no e-mail address: add it to the platform, or send the letter another way."),
+        "not_allowed": _("This request cannot change that way now."),
+        "too_large": _("The file is too large."),
+    }.get(error.reason, _("This cannot be recorded."))
+
+
+def _platform_or_404(platform_id: uuid.UUID) -> PlatformView:
+    view = platforms.get_platform(db.session(), current_user.login, platform_id)
+    if view is None:
+        abort(404)
+    return view
+
+
+def _parent(form: LetterForm) -> RequestView | None:
+    if not form.parent.data:
+        return None
+    parent = requests.get_request(db.session(), current_user.login, uuid.UUID(form.parent.data))
+    if parent is None:
+        abort(404)
+    return parent
+
+
+def _setup(form: LetterForm, view: PlatformView, profile: dict[str, str | None]) -> None:
+    """Choices that depend on the platform and the person."""
+    form.uses.choices = [(u.id, use_label(u.purpose, u.label)) for u in view.uses]
+    form.identifiers.choices = [
+        (str(n), f"{i.kind or _('Identifier')}: {i.value}") for n, i in enumerate(view.identifiers)
+    ]
+    competent = authorities.competent_authorities(profile.get("country") or "") or [
+        a for a in authorities.bundled() if a.level == "national"
+    ]
+    form.authority.choices = [(a.id, f"{a.name} ({a.country})") for a in competent]
+
+
+def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | None]) -> None:
+    """What a letter starts with: the kind and use from the link, the platform's language."""
+    kind = request.args.get("kind", "access")
+    form.kind.data = kind if kind in {c[0] for c in form.kind.iter_choices()} else "access"
+    use = request.args.get("use")
+    form.uses.data = [use] if use in {u.id for u in view.uses} else []
+    form.identifiers.data = [str(n) for n in range(len(view.identifiers))]
+    parent = request.args.get("parent")
+    form.parent.data = parent if parent and len(parent) == 36 else ""
+    chosen = (
+        profile.get("authority")
+        or (authorities.default_authority(profile.get("country") or "") or authorities.bundled()[0]).id
+    )
+    form.authority.data = chosen
+    ui = str(request.accept_languages.best_match(LANGUAGES) or "en")
+    form.language.data = _LANGUAGE_OF.get(view.state.country, ui if ui in LANGUAGES else "en")
+    form.channel.data = "email" if view.state.email else ("post" if view.state.address else "webform")
+
+
+def _compose(
+    form: LetterForm, view: PlatformView, profile: dict[str, str | None], today: date
+) -> tuple[Letter, list[int]]:
+    """The letter the form describes, and the ledger events it cites."""
+    s, login = db.session(), current_user.login
+    kind = form.kind.data
+    birth = profile.get("date_of_birth")
+    sender = Identity(
+        name=profile.get("full_name") or "",
+        address=(profile.get("postal_address") or "") if form.include_address.data else "",
+        email=(profile.get("correspondence_email") or current_user.email) if form.include_email.data else "",
+        phone=(profile.get("phone") or "") if form.include_phone.data else "",
+        birth=date.fromisoformat(birth) if birth and form.include_birth.data else None,
+    )
+    chosen_uses = [u for u in view.uses if u.id in (form.uses.data or [])]
+    cited: list[int] = []
+    references = []
+    if kind in ("withdrawal", "objection"):
+        wanted = {"withdrawal": {events.USE_WITHDRAWN}, "objection": {events.USE_WITHDRAWN, events.USE_REFUSED}}[kind]
+        for use in chosen_uses:
+            decision = _last_decision(use.id, wanted)
+            if decision is None:
+                continue
+            found = ledger.citation(s, login, decision["index"])
+            if found is not None:
+                cited.append(decision["index"])
+                references.append(
+                    LedgerReference(
+                        use_label(use.purpose, use.label),
+                        events.parse_time(decision["at"]).date(),
+                        found.index,
+                        found.hash,
+                        found.size,
+                        found.root,
+                    )
+                )
+    parent = _parent(form)
+    original = None
+    if parent is not None:
+        original = Original(
+            parent.kind,
+            parent.sent_on,
+            parent.received_on,
+            parent.due,
+            parent.estimated,
+            parent.status == "partly_answered",
+        )
+    controller = Party(view.state.name, view.state.address, view.state.email)
+    recipient, platform = controller, None
+    if kind == "complaint":
+        authority = authorities.by_id(form.authority.data or "")
+        if authority is None:
+            raise LetterError("a complaint needs a supervisory authority")
+        recipient, platform = Party(authority.name, authority.postal_address, authority.email), controller
+    received = (
+        today + timedelta(days=current_app.config["POST_DELIVERY_DAYS"]) if form.channel.data == "post" else today
+    )
+    letter = compose(
+        LetterRequest(
+            kind=kind,
+            language=form.language.data,
+            sender=sender,
+            recipient=recipient,
+            today=today,
+            identifiers=tuple(
+                (view.identifiers[int(n)].kind or _("Identifier"), view.identifiers[int(n)].value)
+                for n in (form.identifiers.data or [])
+                if n.isdigit() and int(n) < len(view.identifiers)
+            ),
+            uses=tuple(use_label(u.purpose, u.label) for u in chosen_uses),
+            details=form.details.data or "",
+            references=tuple(references),
+            original=original,
+            platform=platform,
+            due=None if kind == "complaint" else response_due(received, country=view.state.country),
+            direct_marketing=any(u.purpose.rpartition("#")[2] in _MARKETING for u in chosen_uses),
+        )
+    )
+    return letter, cited
+
+
+def _last_decision(use_id: str, kinds: set[str]) -> dict[str, Any] | None:
+    found = None
+    for event in ledger.iter_events(db.session(), current_user.login):
+        if event.get("use") == use_id and event["type"] in kinds:
+            found = event
+    return found
+
+
+def _attachments(cited: list[int]) -> list[tuple[str, bytes]]:
+    """The receipts of the ledger events a letter cites, as files to attach."""
+    files = []
+    for index in cited:
+        receipt = ledger.receipt(db.session(), current_user.login, index)
+        if receipt is not None:
+            files.append((f"consent-receipt-{index}.json", json.dumps(receipt, ensure_ascii=False, indent=2).encode()))
+    return files
+
+
+@bp.route("/platforms/<uuid:platform_id>/letter", methods=["GET", "POST"])
+@login_required
+def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
+    """Write a letter: preview it, download it (PDF, text, .eml), then record it as sent."""
+    view = _platform_or_404(platform_id)
+    s, login = db.session(), current_user.login
+    profile = profiles.read_profile(s, login)
+    form = LetterForm() if request.method == "POST" else LetterForm(formdata=None)
+    _setup(form, view, profile)
+    if request.method == "GET":
+        _defaults(form, view, profile)
+    sent_form = SentForm(formdata=request.form if request.form.get("step") == "sent" else None, meta={"csrf": False})
+    today = datetime.now(UTC).date()
+    letter: Letter | None = None
+    cited: list[int] = []
+    problem: str | None = None
+    if not profile.get("full_name"):
+        problem = _("Fill in your name in your profile first: every letter needs it.")
+    elif request.method == "GET" or form.validate_on_submit():
+        try:
+            letter, cited = _compose(form, view, profile, today)
+        except LetterError:
+            problem = _("This letter cannot be written: choose another kind or fill in what it needs.")
+    if letter is not None and request.method == "POST":
+        step = request.form.get("step", "preview")
+        if step in ("pdf", "txt", "eml"):
+            try:
+                return _download(letter, step, cited)
+            except LetterError:
+                problem = _("This platform's e-mail address cannot be used: correct it on the platform's page.")
+        if step == "sent":
+            if sent_form.validate():
+                try:
+                    request_id = requests.record_sent(
+                        s,
+                        login,
+                        platform_id,
+                        letter,
+                        channel=form.channel.data,
+                        sent_on=sent_form.sent_on.data or today,
+                        delivered_on=sent_form.delivered_on.data,
+                        post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
+                        parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+                    )
+                except RequestError as e:
+                    problem = _request_message(e)
+                else:
+                    flash(_("The letter is recorded as sent, and its deadline is being watched."), "success")
+                    return redirect(url_for("requests.show", request_id=request_id))
+            else:
+                problem = _("Enter the dates as YYYY-MM-DD.")
+    html = render_template(
+        "requests/compose.html",
+        platform=view,
+        form=form,
+        sent_form=sent_form,
+        letter=letter,
+        mailto=mailto(letter) if letter and letter.recipient.email else None,
+        cited=cited,
+        problem=problem,
+        today=today,
+    )
+    return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _download(letter: Letter, kind: str, cited: list[int]) -> Response:
+    name = f"{letter.kind}-{datetime.now(UTC).date().isoformat()}"
+    if kind == "pdf":
+        return send_file(
+            io.BytesIO(to_pdf(letter)), mimetype="application/pdf", as_attachment=True, download_name=f"{name}.pdf"
+        )
+    if kind == "txt":
+        data = letter.text.encode("utf-8")
+        return send_file(
+            io.BytesIO(data), mimetype="text/plain; charset=utf-8", as_attachment=True, download_name=f"{name}.txt"
+        )
+    message = to_email(letter, now=datetime.now(UTC))
+    for filename, content in _attachments(cited):
+        message.add_attachment(content, maintype="application", subtype="json", filename=filename)
+    return send_file(
+        io.BytesIO(bytes(message)), mimetype="message/rfc822", as_attachment=True, download_name=f"{name}.eml"
+    )
+
+
+@bp.get("/requests")
+@login_required
+def index() -> str:
+    today = datetime.now(UTC).date()
+    return render_template(
+        "requests/index.html", requests=requests.list_requests(db.session(), current_user.login), today=today
+    )
+
+
+@bp.get("/requests/<uuid:request_id>")
+@login_required
+def show(request_id: uuid.UUID) -> str:
+    found = requests.get_request(db.session(), current_user.login, request_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "requests/show.html", item=found, form=UpdateForm(formdata=None), today=datetime.now(UTC).date()
+    )
+
+
+@bp.post("/requests/<uuid:request_id>/update")
+@login_required
+def update(request_id: uuid.UUID) -> Response | tuple[str, int]:
+    found = requests.get_request(db.session(), current_user.login, request_id)
+    if found is None:
+        abort(404)
+    form = UpdateForm()
+    problem = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        file = (upload.filename or "file", upload.read()) if upload and upload.filename else None
+        try:
+            requests.update(
+                db.session(),
+                current_user.login,
+                request_id,
+                status=form.status.data,
+                note=form.note.data or "",
+                file=file,
+                delivered_on=form.delivered_on.data,
+                max_file_bytes=current_app.config["MAX_REPLY_FILE_BYTES"],
+            )
+        except RequestError as e:
+            problem = _request_message(e)
+        else:
+            flash(_("Recorded."), "success")
+            return redirect(url_for("requests.show", request_id=request_id))
+    html = render_template("requests/show.html", item=found, form=form, problem=problem, today=datetime.now(UTC).date())
+    return html, 400
+
+
+@bp.get("/requests/<uuid:request_id>/files/<uuid:file_id>")
+@login_required
+def file(request_id: uuid.UUID, file_id: uuid.UUID) -> Response:
+    found = requests.read_file(db.session(), current_user.login, request_id, file_id)
+    if found is None:
+        abort(404)
+    name, content = found
+    return send_file(io.BytesIO(content), mimetype="application/octet-stream", as_attachment=True, download_name=name)
+
+
+@bp.get("/requests/<uuid:request_id>/letter.<kind>")
+@login_required
+def sent_letter(request_id: uuid.UUID, kind: str) -> Response:
+    """The letter as it was sent (its text is sealed in the request)."""
+    found = requests.get_request(db.session(), current_user.login, request_id)
+    if found is None or kind not in ("pdf", "txt"):
+        abort(404)
+    letter = Letter(found.kind, found.language, found.subject, found.text, Identity(""), Party(found.recipient))
+    return _download(letter, kind, [])
