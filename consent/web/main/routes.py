@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from consent import db
-from consent.services import accounts, platforms, profiles
+from consent.services import accounts, platforms, profiles, requests
 from consent.web.account.forms import LanguageForm
 from consent.web.main import bp
 from consent.web.pages import safe_next
@@ -25,11 +25,19 @@ def index() -> str | Response:
 def dashboard() -> str:
     s = db.session()
     profile = profiles.read_profile(s, current_user.login)
+    today = datetime.now(UTC).date()
+    pending = [
+        (reason, item)
+        for item in requests.list_requests(s, current_user.login)
+        if (reason := item.needs_action(today)) is not None
+    ]
+    order = {"overdue": 0, "due_soon": 1, "answered": 2}
     return render_template(
         "dashboard.html",
         profile_complete=bool(profile["full_name"] and profile["postal_address"]),
         platforms=platforms.list_platforms(s, current_user.login),
-        today=datetime.now(UTC).date(),
+        pending=sorted(pending, key=lambda pair: (order[pair[0]], pair[1].due)),
+        today=today,
     )
 
 

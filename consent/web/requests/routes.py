@@ -102,6 +102,10 @@ def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | Non
     ui = str(request.accept_languages.best_match(LANGUAGES) or "en")
     form.language.data = _LANGUAGE_OF.get(view.state.country, ui if ui in LANGUAGES else "en")
     form.channel.data = "email" if view.state.email else ("post" if view.state.address else "webform")
+    authority = authorities.by_id(chosen)
+    if form.kind.data == "complaint" and authority is not None:
+        form.channel.data = "webform" if authority.webform else ("email" if authority.email else "post")
+        form.language.data = authority.language if authority.language in LANGUAGES else form.language.data
 
 
 def _compose(
