@@ -82,6 +82,13 @@ class DataKey:
     def open(self, sealed: bytes, *, aad: bytes) -> bytes:
         return _open(self._key, sealed, aad)
 
+    def seal_key(self, other: DataKey, *, aad: bytes) -> bytes:
+        """Another key, sealed under this one (a key for a narrower purpose)."""
+        return _seal(self._key, other._key, aad)
+
+    def open_key(self, sealed: bytes, *, aad: bytes) -> DataKey:
+        return DataKey(_open(self._key, sealed, aad))
+
     def wrap_with(self, kek: bytes, *, aad: bytes) -> bytes:
         """This key encrypted under a key-encryption key."""
         return _seal(kek, self._key, aad)
@@ -211,3 +218,8 @@ class SigningKeyPair:
             public=key.public_key().public_bytes(raw, serialization.PublicFormat.Raw),
             private=key.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()),
         )
+
+
+def feed_kek(token: str) -> bytes:
+    """The key a calendar feed's secret URL carries; it opens that feed and nothing else."""
+    return _hkdf(token.encode("ascii"), salt=None, info=b"consent/feed-kek/v1")

@@ -276,3 +276,34 @@ def test_due_soon_and_answered_requests_need_action(person, client, app):
     post_letter(person, platform_id, step="sent", sent_on=(datetime.now(UTC).date() - timedelta(days=27)).isoformat())
     html = client.get("/dashboard").get_data(as_text=True)
     assert "Needs your attention" in html and "answer due by" in html
+
+
+def _calendar_link(person, client, **data) -> str:
+    response = person.post("/settings", data, action="/settings/calendar", prefix="calendar")
+    assert response.status_code == 200
+    link = re.search(r'id="calendar-link">([^<]+)<', response.get_data(as_text=True)).group(1)
+    return link.replace("http://localhost", "")
+
+
+def test_calendar_feed_of_due_dates(person, client, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    link = _calendar_link(person, client)
+    assert client.get(link).data.count(b"BEGIN:VEVENT") == 0
+    sent_on = date(2026, 11, 20)
+    post_letter(person, platform_id, step="sent", sent_on=sent_on.isoformat())
+    feed = client.get(link)
+    assert feed.mimetype == "text/calendar"
+    body = feed.get_data(as_text=True)
+    assert "SUMMARY:GDPR request due: access" in body
+    assert f"DTSTART;VALUE=DATE:{response_due(sent_on, country='FR').strftime('%Y%m%d')}" in body
+    assert "Boutique" not in body  # no platform names unless asked
+    with app.app_context():
+        from consent.models import CalendarFeed
+
+        assert b"access" not in db.session().scalar(sa.select(CalendarFeed.content))  # sealed
+    named = _calendar_link(person, client, **{"calendar-include_names": "y"})
+    assert client.get(link).status_code == 404  # the old link stopped working
+    assert "Boutique" in client.get(named).get_data(as_text=True).replace("\r\n ", "")  # unfold lines
+    person.post("/settings", {"calendar-revoke": "y"}, action="/settings/calendar", prefix="calendar")
+    assert client.get(named).status_code == 404
+    assert client.get("/calendar/not-a-token.ics").status_code == 404

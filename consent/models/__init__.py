@@ -2,12 +2,14 @@
 
 from consent.models.accounts import Login, Profile, User
 from consent.models.base import Base
+from consent.models.calendar import CalendarFeed
 from consent.models.directory import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
 from consent.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use
 from consent.models.requests import Request, RequestFile
 
 __all__ = [
     "Base",
+    "CalendarFeed",
     "DirectoryAuthority",
     "DirectoryController",
     "DirectoryPack",

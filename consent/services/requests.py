@@ -22,7 +22,7 @@ from consent.errors import ConsentError
 from consent.ledger import events
 from consent.letters import Letter
 from consent.models import Platform, Request, RequestFile
-from consent.services import transaction
+from consent.services import calendar, transaction
 from consent.services.accounts import ActiveLogin
 from consent.services.ledger import LedgerWriter
 
@@ -173,6 +173,8 @@ def record_sent(
             platform=platform_id,
             data={"request": str(request_id), "kind": letter.kind, "channel": channel, "sha256": digest},
         )
+        s.flush()
+        calendar.refresh(s, login)
     return request_id
 
 
@@ -258,6 +260,8 @@ def update(
             )
         _write(login, row, details)
         row.updated_at = now
+        s.flush()
+        calendar.refresh(s, login)
 
 
 def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> RequestView:

@@ -110,3 +110,8 @@ class LanguageForm(FlaskForm):
         choices=[SelectChoice("", _l("As my browser")), SelectChoice("en", "English"), SelectChoice("fr", "Français")],
         validate_choice=True,
     )
+
+
+class CalendarForm(FlaskForm):
+    include_names = BooleanField(_l("Show the platforms' names in my calendar"))
+    revoke = BooleanField()

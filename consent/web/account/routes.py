@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
 from consent import db
 from consent.errors import WeakPassword, WrongPassword
-from consent.services import accounts, profiles
+from consent.services import accounts, calendar, profiles
 from consent.web.account import bp
 from consent.web.account.forms import (
+    CalendarForm,
     ChangePasswordForm,
     DeleteAccountForm,
     LanguageForm,
@@ -56,6 +57,8 @@ def _settings_page(**forms: object) -> tuple[str, int]:
         "recovery_form": RecoveryCodeForm(prefix="recovery"),
         "delete_form": DeleteAccountForm(prefix="delete"),
         "language_form": LanguageForm(language=current_user.login.user.language or ""),
+        "calendar_form": CalendarForm(prefix="calendar"),
+        "calendar_feed": calendar.has_feed(db.session(), current_user.login),
     }
     context.update(forms)
     return form_page("account/settings.html", **context)
@@ -116,3 +119,19 @@ def delete_account() -> Response | tuple[str, int]:
             flash(_("Your account and everything in it are deleted."), "info")
             return redirect(url_for("main.index"))
     return _settings_page(delete_form=form)
+
+
+@bp.post("/settings/calendar")
+@login_required
+def calendar_feed() -> str | Response:
+    """Make a new secret calendar link (the old one stops working), or revoke it."""
+    form = CalendarForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("account.settings"))
+    if form.revoke.data:
+        calendar.revoke(db.session(), current_user.login)
+        flash(_("The calendar link no longer works."), "info")
+        return redirect(url_for("account.settings"))
+    token = calendar.create(db.session(), current_user.login, include_names=form.include_names.data)
+    link = url_for("main.calendar", token=token, _external=True)
+    return render_template("account/calendar_link.html", link=link)

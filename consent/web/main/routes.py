@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import Response as FlaskResponse
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from consent import db
 from consent.services import accounts, platforms, profiles, requests
+from consent.services import calendar as calendar_service
 from consent.web.account.forms import LanguageForm
 from consent.web.main import bp
 from consent.web.pages import safe_next
@@ -54,3 +56,15 @@ def language() -> Response:
     else:
         session.pop("language", None)
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar(token: str) -> Response:
+    """The due dates, for a calendar program: the secret in the URL is the only key."""
+    if len(token) > 100:
+        abort(404)
+    items = calendar_service.read(db.session(), token)
+    if items is None:
+        abort(404)
+    body = calendar_service.to_ics(items, now=datetime.now(UTC))
+    return FlaskResponse(body, mimetype="text/calendar", headers={"Cache-Control": "no-store"})
