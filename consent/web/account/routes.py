@@ -125,7 +125,7 @@ def delete_account() -> Response | tuple[str, int]:
 @login_required
 def calendar_feed() -> str | Response:
     """Make a new secret calendar link (the old one stops working), or revoke it."""
-    form = CalendarForm()
+    form = CalendarForm(prefix="calendar")
     if not form.validate_on_submit():
         return redirect(url_for("account.settings"))
     if form.revoke.data:
