@@ -29,6 +29,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "MAX_REPLY_FILE_BYTES": 5 * 1024 * 1024,
     "POST_DELIVERY_DAYS": 3,
+    "SMTP_HOST": "",
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": True,
+    "SMTP_FROM": "",
 }
 
 #: Keys long enough that guessing them is out of the question (256 bits in hex).
@@ -108,5 +114,7 @@ def _check(settings: dict[str, Any]) -> None:
     for key in ("LOGIN_IDLE_MINUTES", "LOGIN_LIFETIME_HOURS", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
         if settings[key] < 1:
             raise ConfigError(f"{key.lower()}: expected at least 1, got {settings[key]}")
+    if settings["SMTP_HOST"] and "@" not in settings["SMTP_FROM"]:
+        raise ConfigError("smtp_from: expected the address the app sends from when smtp_host is set")
     if settings["ARGON2_MEMORY_KIB"] < 8 * settings["ARGON2_PARALLELISM"]:
         raise ConfigError("argon2_memory_kib: expected at least 8 KiB per lane of argon2_parallelism")

@@ -307,3 +307,52 @@ def test_calendar_feed_of_due_dates(person, client, app):
     person.post("/settings", {"calendar-revoke": "y"}, action="/settings/calendar", prefix="calendar")
     assert client.get(named).status_code == 404
     assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on this machine that keeps what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self) -> None:
+            self.messages: list[tuple[str, list[str], bytes]] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:  # a free port on the loopback interface
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_send_from_the_app_through_smtp(person, client, app, smtp_server):
+    handler, port = smtp_server
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="letters@consent.example")
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    assert "Send it now by e-mail" in client.get(letter_url(platform_id)).get_data(as_text=True)
+    response = post_letter(person, platform_id, step="send_email")
+    assert response.status_code == 302
+    ((mail_from, rcpt_tos, content),) = handler.messages
+    assert mail_from == "letters@consent.example" and rcpt_tos == ["privacy@shopwise.example"]
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert message["From"].addresses[0].display_name == "Zoë Dupré"
+    assert message["Reply-To"].addresses[0].addr_spec == "ada@example.org"
+    assert "Demande d'accès" in message["Subject"]
+    assert count_rows(app)["requests"] == 1 and events_of(app)[-1]["type"] == "letter.sent"
+
+
+def test_smtp_failure_records_nothing(person, client, app):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=1, SMTP_STARTTLS=False, SMTP_FROM="letters@consent.example")
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    response = post_letter(person, platform_id, step="send_email")
+    assert response.status_code == 400 and "could not be sent" in response.get_data(as_text=True)
+    assert count_rows(app)["requests"] == 0

@@ -4,6 +4,7 @@ import io
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from consent import db
+from consent import db, mail
 from consent.deadlines import response_due
 from consent.directory import authorities
 from consent.ledger import events
@@ -27,6 +28,7 @@ from consent.letters import (
     compose,
 )
 from consent.letters.output import mailto, to_email, to_pdf
+from consent.mail import SmtpSettings
 from consent.services import ledger, platforms, profiles, requests
 from consent.services.platforms import PlatformView
 from consent.services.requests import RequestError, RequestView
@@ -237,6 +239,10 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 return _download(letter, step, cited)
             except LetterError:
                 problem = _("This platform's e-mail address cannot be used: correct it on the platform's page.")
+        if step == "send_email":
+            problem = _send_now(letter, cited, form, view)
+            if problem is None:
+                return redirect(url_for("requests.index"))
         if step == "sent":
             if sent_form.validate():
                 try:
@@ -265,11 +271,41 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         sent_form=sent_form,
         letter=letter,
         mailto=mailto(letter) if letter and letter.recipient.email else None,
+        can_send=SmtpSettings.from_config(current_app.config) is not None,
         cited=cited,
         problem=problem,
         today=today,
     )
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _send_now(letter: Letter, cited: list[int], form: LetterForm, view: PlatformView) -> str | None:
+    """Send the letter through the instance's SMTP server, then record it as sent."""
+    settings = SmtpSettings.from_config(current_app.config)
+    if settings is None or not letter.recipient.email:
+        return _("Sending from the app is not available here: download the e-mail instead.")
+    try:
+        mail.send(_email(letter, cited), settings)
+    except (mail.MailError, LetterError):
+        return _("The e-mail could not be sent. Nothing was recorded; try again later or download it.")
+    requests.record_sent(
+        db.session(),
+        current_user.login,
+        uuid.UUID(view.id),
+        letter,
+        channel="email",
+        sent_on=datetime.now(UTC).date(),
+        parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+    )
+    flash(_("The letter is sent, and its deadline is being watched."), "success")
+    return None
+
+
+def _email(letter: Letter, cited: list[int]) -> EmailMessage:
+    message = to_email(letter, now=datetime.now(UTC))
+    for filename, content in _attachments(cited):
+        message.add_attachment(content, maintype="application", subtype="json", filename=filename)
+    return message
 
 
 def _download(letter: Letter, kind: str, cited: list[int]) -> Response:

@@ -1,0 +1,59 @@
+"""Sending a letter through the instance's SMTP server (only when one is configured)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
+
+from consent.errors import ConsentError
+from consent.letters.output import one_line
+
+
+class MailError(ConsentError):
+    """The SMTP server refused the message or could not be reached."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    starttls: bool
+    sender: str
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SmtpSettings | None:
+        if not config["SMTP_HOST"]:
+            return None
+        return cls(
+            config["SMTP_HOST"],
+            config["SMTP_PORT"],
+            config["SMTP_USERNAME"],
+            config["SMTP_PASSWORD"],
+            config["SMTP_STARTTLS"],
+            config["SMTP_FROM"],
+        )
+
+
+def send(message: EmailMessage, settings: SmtpSettings) -> None:
+    """Send ``message`` from the instance's address, in the person's name; replies go to them."""
+    person = message["From"]
+    del message["From"]
+    name = one_line(person.addresses[0].display_name) if person else ""
+    message["From"] = Address(display_name=name, addr_spec=settings.sender)
+    if person is not None:
+        message["Reply-To"] = person
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=30) as server:
+            if settings.starttls:
+                server.starttls(context=ssl.create_default_context())
+            if settings.username:
+                server.login(settings.username, settings.password)
+            server.send_message(message)
+    except (OSError, smtplib.SMTPException) as e:
+        raise MailError(f"the SMTP server did not take the message: {type(e).__name__}") from None
