@@ -59,6 +59,8 @@ def test_working_days():
 
 
 def test_deadlines_module_needs_no_flask():
-    code = "import sys, consent.deadlines; print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy'}))"
+    code = (
+        "import sys, consent.deadlines; print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -318,7 +318,7 @@ def smtp_server():
         def __init__(self) -> None:
             self.messages: list[tuple[str, list[str], bytes]] = []
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        async def handle_DATA(self, server, session, envelope):
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
             return "250 OK"
 
@@ -355,4 +355,46 @@ def test_smtp_failure_records_nothing(person, client, app):
     platform_id = add_platform(person, **FRENCH_SHOP)
     response = post_letter(person, platform_id, step="send_email")
     assert response.status_code == 400 and "could not be sent" in response.get_data(as_text=True)
+    assert count_rows(app)["requests"] == 0
+
+
+def test_the_same_request_to_several_platforms(person, client, app):
+    import zipfile
+
+    first = add_platform(person, **FRENCH_SHOP)
+    second = add_platform(
+        person,
+        **{**SHOP, "name": "Kredit Wächter GmbH", "country": "DE", "email": "", "address": "Weg 1\n10115 Berlin"},
+    )
+    zipped = person.post(
+        "/requests/several", {"kind": "access", "language": "auto", "platforms": [first, second], "step": "zip"}
+    )
+    assert zipped.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(zipped.data))
+    names = sorted(archive.namelist())
+    assert names == [
+        "01-boutique-eclair-sarl.pdf",
+        "01-boutique-eclair-sarl.txt",
+        "02-kredit-wachter-gmbh.pdf",
+        "02-kredit-wachter-gmbh.txt",
+    ]
+    assert "Objet : Demande d'accès" in archive.read("01-boutique-eclair-sarl.txt").decode()
+    assert "Betreff: Antrag auf Auskunft" in archive.read("02-kredit-wachter-gmbh.txt").decode()
+    assert count_rows(app)["requests"] == 0  # downloading records nothing
+    recorded = person.post(
+        "/requests/several", {"kind": "access", "language": "auto", "platforms": [first, second], "step": "sent"}
+    )
+    assert recorded.status_code == 302 and count_rows(app)["requests"] == 2
+    listing = client.get("/requests").get_data(as_text=True)
+    assert "Boutique Éclair SARL" in listing and "Kredit Wächter GmbH" in listing
+    channels = {e["data"]["channel"] for e in events_of(app) if e["type"] == "letter.sent"}
+    assert channels == {"email", "post"}  # each platform by the way it can be reached
+
+
+def test_several_at_once_needs_platforms_and_a_known_kind(person, app):
+    add_platform(person, **FRENCH_SHOP)
+    empty = person.post("/requests/several", {"kind": "access", "language": "auto", "step": "sent"})
+    assert empty.status_code == 400 and "Tick at least one platform." in empty.get_data(as_text=True)
+    bad = person.post("/requests/several", {"kind": "complaint", "language": "auto", "platforms": [], "step": "sent"})
+    assert bad.status_code == 400 and "Not a valid choice." in bad.get_data(as_text=True)
     assert count_rows(app)["requests"] == 0

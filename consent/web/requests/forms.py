@@ -62,3 +62,27 @@ class UpdateForm(FlaskForm):
             SelectChoice("closed", _l("Close this request")),
             SelectChoice("delivered", _l("Correct the delivery date")),
         ]
+
+
+class SeveralForm(FlaskForm):
+    kind = SelectField(_l("Kind of letter"), validate_choice=True)
+    language = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("auto", _l("Each platform's language")),
+            SelectChoice("fr", "Français"),
+            SelectChoice("en", "English"),
+            SelectChoice("de", "Deutsch"),
+        ],
+        validate_choice=True,
+    )
+    platforms = CheckboxesField(_l("Platforms"), validate_choice=True)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Letters that stand on their own; a reminder, a complaint, an objection or a
+        # withdrawal is about one request or one use, and is written from its own page.
+        self.kind.choices = [
+            SelectChoice(kind, letter_label(kind))
+            for kind in ("access", "erasure", "portability", "restriction", "rectification")
+        ]

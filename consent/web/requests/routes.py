@@ -2,19 +2,24 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
+import zipfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from consent import db, mail
 from consent.deadlines import response_due
 from consent.directory import authorities
+from consent.directory.search import fold
 from consent.ledger import events
 from consent.letters import (
     LANGUAGES,
@@ -34,7 +39,7 @@ from consent.services.platforms import PlatformView
 from consent.services.requests import RequestError, RequestView
 from consent.web.decisions import use_label
 from consent.web.requests import bp
-from consent.web.requests.forms import LetterForm, SentForm, UpdateForm
+from consent.web.requests.forms import LetterForm, SentForm, SeveralForm, UpdateForm
 
 _MARKETING = {
     "Marketing",
@@ -66,10 +71,45 @@ def _platform_or_404(platform_id: uuid.UUID) -> PlatformView:
     return view
 
 
-def _parent(form: LetterForm) -> RequestView | None:
-    if not form.parent.data:
+@dataclass(frozen=True)
+class LetterOptions:
+    """What the person chose for a letter (from the letter form, or the several-at-once form)."""
+
+    kind: str
+    language: str
+    channel: str
+    uses: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    include_address: bool = True
+    include_email: bool = True
+    include_birth: bool = False
+    include_phone: bool = False
+    details: str = ""
+    parent: str = ""
+    authority: str = ""
+
+    @classmethod
+    def from_form(cls, form: LetterForm) -> LetterOptions:
+        return cls(
+            kind=form.kind.data,
+            language=form.language.data,
+            channel=form.channel.data,
+            uses=tuple(form.uses.data or ()),
+            identifiers=tuple(form.identifiers.data or ()),
+            include_address=bool(form.include_address.data),
+            include_email=bool(form.include_email.data),
+            include_birth=bool(form.include_birth.data),
+            include_phone=bool(form.include_phone.data),
+            details=form.details.data or "",
+            parent=form.parent.data or "",
+            authority=form.authority.data or "",
+        )
+
+
+def _parent(parent_id: str) -> RequestView | None:
+    if not parent_id:
         return None
-    parent = requests.get_request(db.session(), current_user.login, uuid.UUID(form.parent.data))
+    parent = requests.get_request(db.session(), current_user.login, uuid.UUID(parent_id))
     if parent is None:
         abort(404)
     return parent
@@ -101,30 +141,39 @@ def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | Non
         or (authorities.default_authority(profile.get("country") or "") or authorities.bundled()[0]).id
     )
     form.authority.data = chosen
-    ui = str(request.accept_languages.best_match(LANGUAGES) or "en")
-    form.language.data = _LANGUAGE_OF.get(view.state.country, ui if ui in LANGUAGES else "en")
-    form.channel.data = "email" if view.state.email else ("post" if view.state.address else "webform")
+    form.language.data = _default_language(view)
+    form.channel.data = _default_channel(view)
     authority = authorities.by_id(chosen)
     if form.kind.data == "complaint" and authority is not None:
         form.channel.data = "webform" if authority.webform else ("email" if authority.email else "post")
         form.language.data = authority.language if authority.language in LANGUAGES else form.language.data
 
 
+def _default_language(view: PlatformView) -> str:
+    """The platform's country's language when it is one of the letters', else the person's."""
+    ui = str(request.accept_languages.best_match(LANGUAGES) or "en")
+    return _LANGUAGE_OF.get(view.state.country, ui if ui in LANGUAGES else "en")
+
+
+def _default_channel(view: PlatformView) -> str:
+    return "email" if view.state.email else ("post" if view.state.address else "webform")
+
+
 def _compose(
-    form: LetterForm, view: PlatformView, profile: dict[str, str | None], today: date
+    options: LetterOptions, view: PlatformView, profile: dict[str, str | None], today: date
 ) -> tuple[Letter, list[int]]:
-    """The letter the form describes, and the ledger events it cites."""
+    """The letter the options describe, and the ledger events it cites."""
     s, login = db.session(), current_user.login
-    kind = form.kind.data
+    kind = options.kind
     birth = profile.get("date_of_birth")
     sender = Identity(
         name=profile.get("full_name") or "",
-        address=(profile.get("postal_address") or "") if form.include_address.data else "",
-        email=(profile.get("correspondence_email") or current_user.email) if form.include_email.data else "",
-        phone=(profile.get("phone") or "") if form.include_phone.data else "",
-        birth=date.fromisoformat(birth) if birth and form.include_birth.data else None,
+        address=(profile.get("postal_address") or "") if options.include_address else "",
+        email=(profile.get("correspondence_email") or current_user.email) if options.include_email else "",
+        phone=(profile.get("phone") or "") if options.include_phone else "",
+        birth=date.fromisoformat(birth) if birth and options.include_birth else None,
     )
-    chosen_uses = [u for u in view.uses if u.id in (form.uses.data or [])]
+    chosen_uses = [u for u in view.uses if u.id in options.uses]
     cited: list[int] = []
     references = []
     if kind in ("withdrawal", "objection"):
@@ -146,7 +195,7 @@ def _compose(
                         found.root,
                     )
                 )
-    parent = _parent(form)
+    parent = _parent(options.parent)
     original = None
     if parent is not None:
         original = Original(
@@ -160,27 +209,25 @@ def _compose(
     controller = Party(view.state.name, view.state.address, view.state.email)
     recipient, platform = controller, None
     if kind == "complaint":
-        authority = authorities.by_id(form.authority.data or "")
+        authority = authorities.by_id(options.authority)
         if authority is None:
             raise LetterError("a complaint needs a supervisory authority")
         recipient, platform = Party(authority.name, authority.postal_address, authority.email), controller
-    received = (
-        today + timedelta(days=current_app.config["POST_DELIVERY_DAYS"]) if form.channel.data == "post" else today
-    )
+    received = today + timedelta(days=current_app.config["POST_DELIVERY_DAYS"]) if options.channel == "post" else today
     letter = compose(
         LetterRequest(
             kind=kind,
-            language=form.language.data,
+            language=options.language,
             sender=sender,
             recipient=recipient,
             today=today,
             identifiers=tuple(
                 (view.identifiers[int(n)].kind or _("Identifier"), view.identifiers[int(n)].value)
-                for n in (form.identifiers.data or [])
+                for n in options.identifiers
                 if n.isdigit() and int(n) < len(view.identifiers)
             ),
             uses=tuple(use_label(u.purpose, u.label) for u in chosen_uses),
-            details=form.details.data or "",
+            details=options.details,
             references=tuple(references),
             original=original,
             platform=platform,
@@ -229,7 +276,7 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         problem = _("Fill in your name in your profile first: every letter needs it.")
     elif request.method == "GET" or form.validate_on_submit():
         try:
-            letter, cited = _compose(form, view, profile, today)
+            letter, cited = _compose(LetterOptions.from_form(form), view, profile, today)
         except LetterError:
             problem = _("This letter cannot be written: choose another kind or fill in what it needs.")
     if letter is not None and request.method == "POST":
@@ -397,3 +444,66 @@ def sent_letter(request_id: uuid.UUID, kind: str) -> Response:
         abort(404)
     letter = Letter(found.kind, found.language, found.subject, found.text, Identity(""), Party(found.recipient))
     return _download(letter, kind, [])
+
+
+@bp.route("/requests/several", methods=["GET", "POST"])
+@login_required
+def several() -> Response | tuple[str, int]:
+    """The same request to several platforms in one step, each then followed on its own."""
+    s, login = db.session(), current_user.login
+    views = platforms.list_platforms(s, login)
+    form = SeveralForm()
+    form.platforms.choices = [(v.id, v.state.name) for v in views]
+    profile = profiles.read_profile(s, login)
+    problem = None
+    if not profile.get("full_name"):
+        problem = _("Fill in your name in your profile first: every letter needs it.")
+    elif form.validate_on_submit():
+        chosen = [v for v in views if v.id in (form.platforms.data or [])]
+        today = datetime.now(UTC).date()
+        letters = []
+        for view in chosen:
+            language = form.language.data if form.language.data in LANGUAGES else _default_language(view)
+            options = LetterOptions(
+                kind=form.kind.data,
+                language=language,
+                channel=_default_channel(view),
+                identifiers=tuple(str(n) for n in range(len(view.identifiers))),
+            )
+            letters.append((view, options, _compose(options, view, profile, today)[0]))
+        if not letters:
+            problem = _("Tick at least one platform.")
+        elif request.form.get("step") == "zip":
+            return _zip(letters, today)
+        else:
+            for view, options, letter in letters:
+                requests.record_sent(
+                    s,
+                    login,
+                    uuid.UUID(view.id),
+                    letter,
+                    channel=options.channel,
+                    sent_on=today,
+                    post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
+                )
+            flash(
+                ngettext("%(num)d request recorded as sent.", "%(num)d requests recorded as sent.", len(letters)),
+                "success",
+            )
+            return redirect(url_for("requests.index"))
+    html = render_template("requests/several.html", form=form, problem=problem)
+    return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _zip(letters: list[tuple[PlatformView, LetterOptions, Letter]], today: date) -> Response:
+    """Every letter as PDF and text, one pair per platform, in one ZIP file."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n, (view, _options, letter) in enumerate(letters, start=1):
+            stem = f"{n:02d}-" + (re.sub(r"[^a-z0-9]+", "-", fold(view.state.name)).strip("-")[:60] or "platform")
+            archive.writestr(f"{stem}.pdf", to_pdf(letter))
+            archive.writestr(f"{stem}.txt", letter.text)
+    out.seek(0)
+    return send_file(
+        out, mimetype="application/zip", as_attachment=True, download_name=f"letters-{today.isoformat()}.zip"
+    )
