@@ -398,3 +398,26 @@ def test_several_at_once_needs_platforms_and_a_known_kind(person, app):
     bad = person.post("/requests/several", {"kind": "complaint", "language": "auto", "platforms": [], "step": "sent"})
     assert bad.status_code == 400 and "Not a valid choice." in bad.get_data(as_text=True)
     assert count_rows(app)["requests"] == 0
+
+
+def test_draft_then_sent(person, client, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    saved = post_letter(person, platform_id, step="draft", channel="post")
+    assert saved.status_code == 302
+    request_page = saved.headers["Location"]
+    html = client.get(request_page).get_data(as_text=True)
+    assert 'id="request-status">Draft' in html
+    assert [e["type"] for e in events_of(app)] == ["platform.added"]  # a draft is not in the ledger
+    assert "written, not sent yet" in client.get("/dashboard").get_data(as_text=True)
+    request_id = request_page.rsplit("/", 1)[1]
+    future = (date.today() + timedelta(days=3)).isoformat()
+    refused = person.post(request_page, {"sent_on": future}, action=f"/requests/{request_id}/sent")
+    assert refused.status_code == 400 and "A letter cannot be sent in the future." in refused.get_data(as_text=True)
+    sent_on = date.today() - timedelta(days=1)
+    sent = person.post(request_page, {"sent_on": sent_on.isoformat()}, action=f"/requests/{request_id}/sent")
+    assert sent.status_code == 302
+    html = client.get(request_page).get_data(as_text=True)
+    assert 'id="request-status">Sent' in html and "estimate: enter the date on the delivery receipt" in html
+    assert events_of(app)[-1]["type"] == "letter.sent"
+    again = person.post(request_page, {"sent_on": sent_on.isoformat()}, action=f"/requests/{request_id}/sent")
+    assert again.status_code == 400 and len([e for e in events_of(app) if e["type"] == "letter.sent"]) == 1

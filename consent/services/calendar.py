@@ -43,9 +43,9 @@ def _items(s: Session, login: ActiveLogin, include_names: bool) -> list[dict[str
 
     today = datetime.now(UTC).date()
     return [
-        {"uid": r.id, "due": r.due.isoformat(), "kind": r.kind, "platform": r.platform_name if include_names else ""}
+        {"uid": r.id, "due": due.isoformat(), "kind": r.kind, "platform": r.platform_name if include_names else ""}
         for r in requests.list_requests(s, login)
-        if r.status_on(today) in ("sent", "extended", "overdue")
+        if r.status_on(today) in ("sent", "extended", "overdue") and (due := r.due) is not None
     ]
 
 

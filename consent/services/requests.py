@@ -35,7 +35,7 @@ _MOVES = {
     "answered": OPEN,
     "partly_answered": OPEN,
     "refused": OPEN,
-    "closed": OPEN | set(ANSWERS) | {"complaint_filed"},
+    "closed": OPEN | set(ANSWERS) | {"complaint_filed", "draft"},
 }
 DUE_SOON = timedelta(days=7)
 
@@ -62,32 +62,38 @@ class RequestView:
     subject: str
     text: str
     sha256: str
-    sent_on: date
-    received_on: date
+    sent_on: date | None
+    received_on: date | None
     estimated: bool
     extended: bool
     status: str
+    created: date
     parent: str | None = None
     recipient: str = ""
     replies: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def due(self) -> date:
+    def due(self) -> date | None:
+        """The legal deadline; None while the letter is a draft, not yet sent."""
+        if self.received_on is None:
+            return None
         if self.kind == "complaint":
             # GDPR Art. 78(2): the authority must handle the complaint or report on it within three months.
             return next_working_day(add_months(self.received_on, 3), country=self.country)
         return response_due(self.received_on, country=self.country, extended=self.extended)
 
     def status_on(self, today: date) -> str:
-        return "overdue" if self.status in OPEN and today > self.due else self.status
+        due = self.due
+        return "overdue" if self.status in OPEN and due is not None and today > due else self.status
 
     def needs_action(self, today: date) -> str | None:
         """Why the person should look at it now, if they should: overdue, due soon, or answered but not closed."""
         status = self.status_on(today)
-        if status == "overdue":
-            return "overdue"
-        if status in OPEN and self.due - today <= DUE_SOON:
+        due = self.due
+        if status in ("overdue", "draft"):
+            return status
+        if status in OPEN and due is not None and due - today <= DUE_SOON:
             return "due_soon"
         if status in ANSWERS:
             return "answered"
@@ -109,6 +115,56 @@ def _platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> tuple[P
     return row, json.loads(login.vault.read_bytes(row, "details"))
 
 
+def _check_letter(letter: Letter, channel: str) -> None:
+    if channel not in CHANNELS:
+        raise RequestError("channel", f"expected a channel among {', '.join(CHANNELS)}, got {channel!r}")
+    if channel == "post" and not letter.recipient.address.strip():
+        raise RequestError("no_address", "a postal letter needs the recipient's postal address")
+    if channel == "email" and not letter.recipient.email.strip():
+        raise RequestError("no_email", "an e-mail needs the recipient's address")
+
+
+def save_draft(
+    s: Session,
+    login: ActiveLogin,
+    platform_id: uuid.UUID,
+    letter: Letter,
+    *,
+    channel: str,
+    parent: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Keep a letter to send later: a request in the "draft" status, not yet in the ledger."""
+    now = now or _now()
+    _check_letter(letter, channel)
+    request_id = uuid.uuid4()
+    with transaction(s):
+        _platform(s, login, platform_id)
+        row = Request(id=request_id, user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
+        _write(
+            login,
+            row,
+            {
+                "kind": letter.kind,
+                "language": letter.language,
+                "channel": channel,
+                "subject": letter.subject,
+                "text": letter.text,
+                "sha256": _sha256(letter.text.encode("utf-8")),
+                "sent_on": None,
+                "received_on": None,
+                "estimated": False,
+                "extended": False,
+                "status": "draft",
+                "parent": str(parent) if parent else None,
+                "recipient": letter.recipient.name,
+                "replies": [],
+            },
+        )
+        s.add(row)
+    return request_id
+
+
 def record_sent(
     s: Session,
     login: ActiveLogin,
@@ -124,58 +180,70 @@ def record_sent(
 ) -> uuid.UUID:
     """Record that ``letter`` was sent; it becomes a tracked request and a ledger event."""
     now = now or _now()
-    if channel not in CHANNELS:
-        raise RequestError("channel", f"expected a channel among {', '.join(CHANNELS)}, got {channel!r}")
+    request_id = save_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
+    try:
+        mark_sent(
+            s,
+            login,
+            request_id,
+            sent_on=sent_on,
+            delivered_on=delivered_on,
+            post_delivery_days=post_delivery_days,
+            now=now,
+        )
+    except RequestError:
+        with transaction(s):  # a letter that cannot be sent on that date is no draft either
+            s.execute(sa.delete(Request).where(Request.id == request_id, Request.user_id == login.user.id))
+        raise
+    return request_id
+
+
+def mark_sent(
+    s: Session,
+    login: ActiveLogin,
+    request_id: uuid.UUID,
+    *,
+    sent_on: date,
+    delivered_on: date | None = None,
+    post_delivery_days: int = 3,
+    now: datetime | None = None,
+) -> None:
+    """A draft was sent: its deadline starts, and the ledger records the letter's SHA-256."""
+    now = now or _now()
     if sent_on > now.date():
         raise RequestError("in_future", "a letter cannot be sent in the future")
     if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
         raise RequestError("before_sending", "the delivery date must fall between sending and today")
-    if channel == "post" and not letter.recipient.address.strip():
-        raise RequestError("no_address", "a postal letter needs the recipient's postal address")
-    if channel == "email" and not letter.recipient.email.strip():
-        raise RequestError("no_email", "an e-mail needs the recipient's address")
-    if channel == "post":
-        received, estimated = (
-            (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
-        )
-    else:
-        received, estimated = sent_on, False
-    request_id = uuid.uuid4()
-    digest = _sha256(letter.text.encode("utf-8"))
     with transaction(s):
-        _platform(s, login, platform_id)
-        if parent is not None:
-            _mark_parent(s, login, parent, letter.kind, now)
-        row = Request(id=request_id, user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
-        _write(
-            login,
-            row,
-            {
-                "kind": letter.kind,
-                "language": letter.language,
-                "channel": channel,
-                "subject": letter.subject,
-                "text": letter.text,
-                "sha256": digest,
-                "sent_on": sent_on.isoformat(),
-                "received_on": received.isoformat(),
-                "estimated": estimated,
-                "extended": False,
-                "status": "sent",
-                "parent": str(parent) if parent else None,
-                "recipient": letter.recipient.name,
-                "replies": [],
-            },
+        row = _own(s, login, request_id)
+        details = _read(login, row)
+        if details["status"] != "draft":
+            raise RequestError("not_allowed", f"cannot send a request that is {details['status']}")
+        if details["channel"] == "post":
+            received, estimated = (
+                (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
+            )
+        else:
+            received, estimated = sent_on, False
+        details.update(
+            sent_on=sent_on.isoformat(), received_on=received.isoformat(), estimated=estimated, status="sent"
         )
-        s.add(row)
+        if details.get("parent"):
+            _mark_parent(s, login, uuid.UUID(details["parent"]), details["kind"], now)
+        _write(login, row, details)
+        row.updated_at = now
         LedgerWriter(s, login, now).record(
             events.LETTER_SENT,
-            platform=platform_id,
-            data={"request": str(request_id), "kind": letter.kind, "channel": channel, "sha256": digest},
+            platform=row.platform_id,
+            data={
+                "request": str(row.id),
+                "kind": details["kind"],
+                "channel": details["channel"],
+                "sha256": details["sha256"],
+            },
         )
         s.flush()
         calendar.refresh(s, login)
-    return request_id
 
 
 def _mark_parent(s: Session, login: ActiveLogin, parent: uuid.UUID, kind: str, now: datetime) -> None:
@@ -228,6 +296,7 @@ def update(
         if status == "delivered":
             if (
                 delivered_on is None
+                or not details["sent_on"]
                 or delivered_on < date.fromisoformat(details["sent_on"])
                 or delivered_on > now.date()
             ):
@@ -277,11 +346,12 @@ def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> Request
         subject=d["subject"],
         text=d["text"],
         sha256=d["sha256"],
-        sent_on=date.fromisoformat(d["sent_on"]),
-        received_on=date.fromisoformat(d["received_on"]),
+        sent_on=date.fromisoformat(d["sent_on"]) if d["sent_on"] else None,
+        received_on=date.fromisoformat(d["received_on"]) if d["received_on"] else None,
         estimated=d["estimated"],
         extended=d["extended"],
         status=d["status"],
+        created=row.created_at.date(),
         parent=d.get("parent"),
         recipient=d.get("recipient", ""),
         replies=d["replies"],
@@ -298,7 +368,7 @@ def list_requests(s: Session, login: ActiveLogin, *, platform_id: uuid.UUID | No
     if platform_id is not None:
         query = query.where(Request.platform_id == platform_id)
     views = [_view(login, row, platforms.get(row.platform_id, {})) for row in s.scalars(query)]
-    return sorted(views, key=lambda v: (v.sent_on, v.id), reverse=True)
+    return sorted(views, key=lambda v: (v.sent_on or v.created, v.id), reverse=True)
 
 
 def get_request(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> RequestView | None:

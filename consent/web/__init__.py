@@ -47,6 +47,13 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _format_day(value: date | str | None) -> str:
+    """A day in the person's language, from a date or its ISO text; empty for none."""
+    if not value:
+        return ""
+    return str(format_date(value if isinstance(value, date) else date.fromisoformat(value)))
+
+
 def init_app(app: Flask) -> None:
     from consent.web import account, auth, errors, ledger, logins, main, platforms, requests
 
@@ -60,7 +67,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters["isodate"] = lambda text: format_date(date.fromisoformat(text)) if text else ""
+    app.jinja_env.filters["isodate"] = _format_day
     app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
     app.jinja_env.filters["domain"] = domain
     app.jinja_env.globals.update(

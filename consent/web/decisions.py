@@ -90,6 +90,7 @@ def letter_label(kind: str) -> str:
 
 def request_status_label(status: str) -> str:
     return {
+        "draft": _("Draft"),
         "sent": _("Sent"),
         "extended": _("Extended by the platform"),
         "answered": _("Answered"),

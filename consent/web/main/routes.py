@@ -33,12 +33,12 @@ def dashboard() -> str:
         for item in requests.list_requests(s, current_user.login)
         if (reason := item.needs_action(today)) is not None
     ]
-    order = {"overdue": 0, "due_soon": 1, "answered": 2}
+    order = {"overdue": 0, "due_soon": 1, "draft": 2, "answered": 3}
     return render_template(
         "dashboard.html",
         profile_complete=bool(profile["full_name"] and profile["postal_address"]),
         platforms=platforms.list_platforms(s, current_user.login),
-        pending=sorted(pending, key=lambda pair: (order[pair[0]], pair[1].due)),
+        pending=sorted(pending, key=lambda pair: (order[pair[0]], pair[1].due or pair[1].created)),
         today=today,
     )
 

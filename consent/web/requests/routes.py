@@ -197,7 +197,7 @@ def _compose(
                 )
     parent = _parent(options.parent)
     original = None
-    if parent is not None:
+    if parent is not None and parent.sent_on and parent.received_on and parent.due:
         original = Original(
             parent.kind,
             parent.sent_on,
@@ -286,6 +286,21 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 return _download(letter, step, cited)
             except LetterError:
                 problem = _("This platform's e-mail address cannot be used: correct it on the platform's page.")
+        if step == "draft":
+            try:
+                request_id = requests.save_draft(
+                    s,
+                    login,
+                    platform_id,
+                    letter,
+                    channel=form.channel.data,
+                    parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+                )
+            except RequestError as e:
+                problem = _request_message(e)
+            else:
+                flash(_("The letter is kept as a draft. Record it as sent once you have sent it."), "success")
+                return redirect(url_for("requests.show", request_id=request_id))
         if step == "send_email":
             problem = _send_now(letter, cited, form, view)
             if problem is None:
@@ -390,8 +405,49 @@ def show(request_id: uuid.UUID) -> str:
     if found is None:
         abort(404)
     return render_template(
-        "requests/show.html", item=found, form=UpdateForm(formdata=None), today=datetime.now(UTC).date()
+        "requests/show.html",
+        item=found,
+        form=UpdateForm(formdata=None),
+        sent_form=SentForm(formdata=None),
+        today=datetime.now(UTC).date(),
     )
+
+
+@bp.post("/requests/<uuid:request_id>/sent")
+@login_required
+def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
+    """A draft was sent: start following its deadline."""
+    found = requests.get_request(db.session(), current_user.login, request_id)
+    if found is None:
+        abort(404)
+    form = SentForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            requests.mark_sent(
+                db.session(),
+                current_user.login,
+                request_id,
+                sent_on=form.sent_on.data or datetime.now(UTC).date(),
+                delivered_on=form.delivered_on.data,
+                post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
+            )
+        except RequestError as e:
+            problem = _request_message(e)
+        else:
+            flash(_("The letter is recorded as sent, and its deadline is being watched."), "success")
+            return redirect(url_for("requests.show", request_id=request_id))
+    else:
+        problem = _("Enter the dates as YYYY-MM-DD.")
+    html = render_template(
+        "requests/show.html",
+        item=found,
+        form=UpdateForm(formdata=None),
+        sent_form=form,
+        problem=problem,
+        today=datetime.now(UTC).date(),
+    )
+    return html, 400
 
 
 @bp.post("/requests/<uuid:request_id>/update")
@@ -421,7 +477,14 @@ def update(request_id: uuid.UUID) -> Response | tuple[str, int]:
         else:
             flash(_("Recorded."), "success")
             return redirect(url_for("requests.show", request_id=request_id))
-    html = render_template("requests/show.html", item=found, form=form, problem=problem, today=datetime.now(UTC).date())
+    html = render_template(
+        "requests/show.html",
+        item=found,
+        form=form,
+        sent_form=SentForm(formdata=None),
+        problem=problem,
+        today=datetime.now(UTC).date(),
+    )
     return html, 400
 
 
