@@ -99,6 +99,9 @@ def test_french_access_request_from_pdf_to_complaint(person, client, app):
     )  # the person lives in France
     assert "j&#39;introduis une réclamation à l&#39;encontre du responsable du traitement suivant" in complaint
     assert '<option selected value="webform">' in complaint  # the CNIL takes complaints by web form
+    assert "Les reçus de ces courriers dans mon registre de consentements signé" in complaint
+    assert "- une demande d&#39;accès à mes données personnelles (article 15 du RGPD), 1 septembre 2026" in complaint
+    assert complaint.count("SHA-256") == 2  # the access request and its reminder
     filed = post_letter(
         person, platform_id, kind="complaint", parent=request_id, authority="fr-cnil", channel="webform", step="sent"
     )

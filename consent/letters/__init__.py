@@ -75,6 +75,7 @@ WHAT = {
         "portability": "a request for data portability (Article 20 GDPR)",
         "objection": "an objection to processing (Article 21 GDPR)",
         "withdrawal": "the withdrawal of my consent (Article 7(3) GDPR)",
+        "reminder": "a reminder",
     },
     "fr": {
         "access": "une demande d'accès à mes données personnelles (article 15 du RGPD)",
@@ -84,6 +85,7 @@ WHAT = {
         "portability": "une demande de portabilité (article 20 du RGPD)",
         "objection": "une opposition au traitement (article 21 du RGPD)",
         "withdrawal": "le retrait de mon consentement (article 7, paragraphe 3, du RGPD)",
+        "reminder": "une relance",
     },
     "de": {
         "access": "einen Antrag auf Auskunft über meine personenbezogenen Daten (Art. 15 DSGVO)",
@@ -93,6 +95,7 @@ WHAT = {
         "portability": "einen Antrag auf Datenübertragbarkeit (Art. 20 DSGVO)",
         "objection": "einen Widerspruch gegen die Verarbeitung (Art. 21 DSGVO)",
         "withdrawal": "den Widerruf meiner Einwilligung (Art. 7 Abs. 3 DSGVO)",
+        "reminder": "eine Erinnerung",
     },
 }
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -232,6 +232,8 @@ def mark_sent(
             _mark_parent(s, login, uuid.UUID(details["parent"]), details["kind"], now)
         _write(login, row, details)
         row.updated_at = now
+        # The event is dated when the letter went out (noon UTC of that day, if not today).
+        sent_at = now if sent_on == now.date() else datetime.combine(sent_on, time(12), tzinfo=UTC)
         LedgerWriter(s, login, now).record(
             events.LETTER_SENT,
             platform=row.platform_id,
@@ -241,6 +243,7 @@ def mark_sent(
                 "channel": details["channel"],
                 "sha256": details["sha256"],
             },
+            at=sent_at,
         )
         s.flush()
         calendar.refresh(s, login)

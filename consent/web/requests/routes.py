@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -23,6 +23,7 @@ from consent.directory.search import fold
 from consent.ledger import events
 from consent.letters import (
     LANGUAGES,
+    WHAT,
     Identity,
     LedgerReference,
     Letter,
@@ -162,7 +163,15 @@ def _default_channel(view: PlatformView) -> str:
 def _compose(
     options: LetterOptions, view: PlatformView, profile: dict[str, str | None], today: date
 ) -> tuple[Letter, list[int]]:
-    """The letter the options describe, and the ledger events it cites."""
+    """The letter the options describe, and the ledger events it cites. The names of uses
+    are given in the letter's language (where the interface has it), not the person's."""
+    with force_locale(options.language):
+        return _compose_in_language(options, view, profile, today)
+
+
+def _compose_in_language(
+    options: LetterOptions, view: PlatformView, profile: dict[str, str | None], today: date
+) -> tuple[Letter, list[int]]:
     s, login = db.session(), current_user.login
     kind = options.kind
     birth = profile.get("date_of_birth")
@@ -196,6 +205,16 @@ def _compose(
                     )
                 )
     parent = _parent(options.parent)
+    if kind == "complaint" and parent is not None:
+        # The complaint carries the receipts of the letters sent about this request.
+        for event in ledger.iter_events(s, login):
+            if event["type"] == events.LETTER_SENT and event["data"].get("request") in _family(parent.id):
+                found = ledger.citation(s, login, event["index"])
+                if found is not None:
+                    cited.append(event["index"])
+                    label = WHAT[options.language].get(str(event["data"].get("kind", "")), "")
+                    at = events.parse_time(event["at"]).date()
+                    references.append(LedgerReference(label, at, found.index, found.hash, found.size, found.root))
     original = None
     if parent is not None and parent.sent_on and parent.received_on and parent.due:
         original = Original(
@@ -236,6 +255,15 @@ def _compose(
         )
     )
     return letter, cited
+
+
+def _family(request_id: str) -> set[str]:
+    """A request and the reminders sent about it."""
+    found = {request_id}
+    for item in requests.list_requests(db.session(), current_user.login):
+        if item.parent == request_id:
+            found.add(item.id)
+    return found
 
 
 def _last_decision(use_id: str, kinds: set[str]) -> dict[str, Any] | None:
