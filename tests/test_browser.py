@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,19 +20,29 @@ pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CONSENT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def live_server(database_url: str) -> Iterator[str]:
+@contextmanager
+def serving(database_url: str, prepare: Callable[[], None] = lambda: None) -> Iterator[str]:
+    """The app on a free loopback port, its database migrated and prepared, for one test."""
     app = create_app(test_settings(database_url))
     with app.app_context():
         migrate.upgrade(db.engine())
+        prepare()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine().dispose()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            db.engine().dispose()
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[str]:
+    with serving(database_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -157,18 +168,8 @@ def directory_server(database_url: str) -> Iterator[str]:
     from tests.conftest import shared_path
 
     folder = shared_path("datarequests")
-    app = create_app(test_settings(database_url))
-    with app.app_context():
-        migrate.upgrade(db.engine())
-        directory.import_directory(db.session(), folder)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine().dispose()
+    with serving(database_url, lambda: directory.import_directory(db.session(), folder) and None) as url:
+        yield url
 
 
 @pytest.mark.shared

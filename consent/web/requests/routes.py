@@ -5,6 +5,7 @@ import json
 import re
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -335,8 +336,9 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 return redirect(url_for("requests.index"))
         if step == "sent":
             if sent_form.validate():
-                try:
-                    request_id = requests.record_sent(
+                parent = uuid.UUID(form.parent.data) if form.parent.data else None
+                done, problem = _recorded(
+                    lambda: requests.record_sent(
                         s,
                         login,
                         platform_id,
@@ -345,13 +347,11 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                         sent_on=sent_form.sent_on.data or today,
                         delivered_on=sent_form.delivered_on.data,
                         post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
-                        parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+                        parent=parent,
                     )
-                except RequestError as e:
-                    problem = _request_message(e)
-                else:
-                    flash(_("The letter is recorded as sent, and its deadline is being watched."), "success")
-                    return redirect(url_for("requests.show", request_id=request_id))
+                )
+                if done is not None:
+                    return done
             else:
                 problem = _("Enter the dates as YYYY-MM-DD.")
     html = render_template(
@@ -367,6 +367,16 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         today=today,
     )
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _recorded(record: Callable[[], uuid.UUID]) -> tuple[Response | None, str | None]:
+    """Record a letter as sent: the request's page, or what stopped it."""
+    try:
+        request_id = record()
+    except RequestError as e:
+        return None, _request_message(e)
+    flash(_("The letter is recorded as sent, and its deadline is being watched."), "success")
+    return redirect(url_for("requests.show", request_id=request_id)), None
 
 
 def _send_now(letter: Letter, cited: list[int], form: LetterForm, view: PlatformView) -> str | None:
@@ -449,9 +459,10 @@ def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
     if found is None:
         abort(404)
     form = SentForm()
-    problem = None
+    problem = _("Enter the dates as YYYY-MM-DD.")
     if form.validate_on_submit():
-        try:
+
+        def send() -> uuid.UUID:
             requests.mark_sent(
                 db.session(),
                 current_user.login,
@@ -460,13 +471,11 @@ def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
                 delivered_on=form.delivered_on.data,
                 post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
             )
-        except RequestError as e:
-            problem = _request_message(e)
-        else:
-            flash(_("The letter is recorded as sent, and its deadline is being watched."), "success")
-            return redirect(url_for("requests.show", request_id=request_id))
-    else:
-        problem = _("Enter the dates as YYYY-MM-DD.")
+            return request_id
+
+        done, problem = _recorded(send)
+        if done is not None:
+            return done
     html = render_template(
         "requests/show.html",
         item=found,
