@@ -168,7 +168,11 @@ def directory_server(database_url: str) -> Iterator[str]:
     from tests.conftest import shared_path
 
     folder = shared_path("datarequests")
-    with serving(database_url, lambda: directory.import_directory(db.session(), folder) and None) as url:
+
+    def import_snapshot() -> None:
+        directory.import_directory(db.session(), folder)
+
+    with serving(database_url, import_snapshot) as url:
         yield url
 
 
