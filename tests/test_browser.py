@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from consent import create_app, db, migrate
@@ -91,15 +92,15 @@ def test_register_keep_the_code_log_out_and_back_in(live_server, page, tmp_path)
     page.screenshot(path=str(tmp_path / "recovery-code.png"), full_page=True)
 
     page.get_by_role("link", name="I have kept it, continue").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
-    assert page.get_by_text("You are logged out.").is_visible()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
 
     page.get_by_role("link", name="Log in").first.click()
     page.get_by_label("E-mail").fill("ada@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Log in").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
     # The kept code opens the account when the password is forgotten.
@@ -110,7 +111,7 @@ def test_register_keep_the_code_log_out_and_back_in(live_server, page, tmp_path)
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_label("Repeat the password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()
-    assert page.get_by_role("heading", name="Your new recovery code").is_visible()
+    expect(page.get_by_role("heading", name="Your new recovery code")).to_be_visible()
     assert page.locator("#recovery-code").inner_text().strip() != code
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
@@ -131,7 +132,7 @@ def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_ser
     page.get_by_label("Country").select_option("DE")
     page.get_by_role("checkbox", name="Purchases and spending habits").check()
     page.get_by_role("button", name="Add the platform").click()
-    assert page.get_by_role("heading", name="Shopwise Online").is_visible()
+    expect(page.get_by_role("heading", name="Shopwise Online")).to_be_visible()
 
     for purpose in (
         "Direct marketing (newsletters, offers by e-mail, post or phone)",
@@ -140,23 +141,23 @@ def test_main_path_platform_three_grants_one_withdrawal_timeline_verify(live_ser
     ):
         page.get_by_label("Purpose", exact=True).select_option(label=purpose)
         page.get_by_role("button", name="Grant", exact=True).last.click()
-        assert page.get_by_text("Granted and signed into your ledger.").is_visible()
+        expect(page.get_by_text("Granted and signed into your ledger.")).to_be_visible()
 
     page.get_by_role("link", name="Dashboard").click()
-    assert page.get_by_text("Granted: 3").is_visible()
+    expect(page.get_by_text("Granted: 3")).to_be_visible()
     page.get_by_role("button", name="Withdraw: Personalised advertising · Shopwise Online").click()
-    assert page.get_by_text("Withdrawn and signed into your ledger.").is_visible()
-    assert page.get_by_text("Withdrawn: 1").is_visible()
+    expect(page.get_by_text("Withdrawn and signed into your ledger.")).to_be_visible()
+    expect(page.get_by_text("Withdrawn: 1")).to_be_visible()
 
     page.get_by_role("link", name="Ledger", exact=True).click()
     timeline = page.locator("figure.timeline svg")
-    assert timeline.is_visible()
+    expect(timeline).to_be_visible()
     assert page.locator("rect.seg-withdrawn").count() == 1
     assert page.locator("rect.seg-granted").count() == 3
     page.screenshot(path=str(tmp_path / "ledger.png"), full_page=True)
     page.get_by_role("button", name="Verify my ledger").click()
     assert page.locator("#verify-result").inner_text() == "Your ledger is intact."
-    assert page.get_by_text("5 events: each one decrypts and hashes to its leaf in the tree.").is_visible()
+    expect(page.get_by_text("5 events: each one decrypts and hashes to its leaf in the tree.")).to_be_visible()
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
 
@@ -194,8 +195,8 @@ def test_typing_insta_suggests_instagram_and_choosing_it_fills_the_form(director
     assert page.get_by_role("textbox", name="Name").input_value() == "Instagram"
     assert page.get_by_role("textbox", name="Website").input_value() == "https://www.instagram.com/"
     assert "Meta Platforms Ireland Limited" in page.get_by_role("textbox", name="Postal address").input_value()
-    assert page.get_by_text("What the directory says about writing to them").is_visible()
+    expect(page.get_by_text("What the directory says about writing to them")).to_be_visible()
     page.get_by_role("button", name="Add the platform").click()
-    assert page.get_by_role("heading", name="Instagram").is_visible()
+    expect(page.get_by_role("heading", name="Instagram")).to_be_visible()
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
