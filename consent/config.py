@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_PARALLELISM": 4,
     "LOGIN_IDLE_MINUTES": 30,
     "LOGIN_LIFETIME_HOURS": 12,
+    "LOGIN_MAX_FAILURES": 10,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
     "DEFAULT_LANGUAGE": "en",
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,
@@ -111,7 +113,14 @@ def _check(settings: dict[str, Any]) -> None:
             )
     if settings["DEFAULT_LANGUAGE"] not in LANGUAGES:
         raise ConfigError(f"default_language: expected one of {LANGUAGES}, got {settings['DEFAULT_LANGUAGE']!r}")
-    for key in ("LOGIN_IDLE_MINUTES", "LOGIN_LIFETIME_HOURS", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
+    for key in (
+        "LOGIN_IDLE_MINUTES",
+        "LOGIN_LIFETIME_HOURS",
+        "ARGON2_TIME_COST",
+        "ARGON2_PARALLELISM",
+        "LOGIN_MAX_FAILURES",
+        "LOGIN_FAILURE_WINDOW_MINUTES",
+    ):
         if settings[key] < 1:
             raise ConfigError(f"{key.lower()}: expected at least 1, got {settings[key]}")
     if settings["SMTP_HOST"] and "@" not in settings["SMTP_FROM"]:

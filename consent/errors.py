@@ -49,6 +49,10 @@ class WeakPassword(AccountError):
         self.reason = reason
 
 
+class TooManyAttempts(AccountError):
+    """Too many failed attempts for this address lately; wait before trying again."""
+
+
 class LoginExpired(AccountError):
     """A login was ended by logout, timeout, or a password change."""
 

@@ -200,6 +200,13 @@ def email_lookup(email: str, key: bytes) -> bytes:
     return hmac.new(key, email.strip().lower().encode("utf-8"), hashlib.sha256).digest()
 
 
+def attempts_key(purpose: str, email: str, key: bytes) -> bytes:
+    """What failed attempts of one kind ("login", "reset") against one address are counted
+    under: keyed like the account lookup, so the database holds no address."""
+    message = purpose.encode() + b"\x00" + email.strip().lower().encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
 # --- signing keys ---------------------------------------------------------------------
 
 

@@ -417,3 +417,48 @@ def test_error_pages_leak_nothing(app, client):
 def test_oversized_request_is_refused(client):
     response = client.post("/login", data={"email": "x" * (9 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def _failures_now(app, minutes_ago: int) -> None:
+    """Move every recorded failure into the past."""
+    from consent.models import FailedAttempt
+
+    with app.app_context():
+        s = db.session()
+        for row in s.scalars(sa.select(FailedAttempt)):
+            row.at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        s.commit()
+
+
+@pytest.mark.parametrize("email", ["ada@example.org", "nobody@example.org"])
+def test_login_is_throttled_after_ten_failures_for_known_and_unknown_addresses(client, auth, app, email):
+    auth.register()
+    auth.logout()
+    for _ in range(10):
+        assert auth.login(email=email, password="wrong password here").status_code == 400
+    blocked = auth.login(email=email, password=PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many failed attempts for this address." in blocked.get_data(as_text=True)
+    assert logins_of(app) == 0  # not even the right password gets in meanwhile
+    assert (
+        auth.login(email="grace@example.org", password="wrong password here").status_code == 400
+    )  # others are not blocked
+    _failures_now(app, minutes_ago=16)
+    if email == "ada@example.org":
+        assert auth.login(password=PASSWORD).status_code == 302
+        assert count_rows(app)["failed_attempts"] == 1  # success forgets this address's failures; grace's remains
+    else:
+        assert auth.login(email=email, password="wrong password here").status_code == 400
+
+
+def test_recovery_attempts_are_throttled(auth, app):
+    code = recovery_code_from(auth.register().get_data(as_text=True))
+    auth.logout()
+    wrong = "0000-0000-0000-0000-0000-0000-0000-0000"
+    for _ in range(10):
+        data = {"email": "ada@example.org", "recovery_code": wrong, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        assert auth.post("/reset", data).status_code == 400
+    data = {"email": "ada@example.org", "recovery_code": code, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert auth.post("/reset", data).status_code == 429
+    _failures_now(app, minutes_ago=16)
+    assert auth.post("/reset", data).status_code == 200

@@ -81,3 +81,17 @@ class Login(Base):
     last_seen_at: Mapped[datetime]
 
     user: Mapped[User] = relationship(back_populates="logins")
+
+
+class FailedAttempt(Base):
+    """A failed log-in or recovery attempt, counted to slow down password guessing.
+
+    ``key`` is consent.keys.attempts_key(): one per kind of attempt and typed address,
+    whether or not an account has that address (so throttling reveals nothing either).
+    """
+
+    __tablename__ = "failed_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[bytes] = mapped_column(sa.LargeBinary(32), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -15,9 +15,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import keys, passwords
-from consent.errors import DecryptionError, EmailTaken, InvalidCredentials, WrongPassword, WrongRecoveryCode
+from consent.errors import (
+    DecryptionError,
+    EmailTaken,
+    InvalidCredentials,
+    TooManyAttempts,
+    WrongPassword,
+    WrongRecoveryCode,
+)
 from consent.keys import Argon2Params, DataKey
-from consent.models import LedgerHead, Login, User
+from consent.models import FailedAttempt, LedgerHead, Login, User
 from consent.services import transaction
 from consent.vault import Vault
 
@@ -28,6 +35,9 @@ class AccountSettings:
     email_lookup_key: bytes = field(repr=False)
     login_idle: timedelta
     login_lifetime: timedelta
+    #: At most this many failed attempts per address and kind within the window.
+    max_failures: int = 10
+    failure_window: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -163,15 +173,50 @@ def _unlock_with_password(user: User, password: str, settings: AccountSettings) 
         return None
 
 
+def _gate(s: Session, settings: AccountSettings, purpose: str, email: str, now: datetime) -> bytes:
+    """The key failed attempts are counted under; TooManyAttempts when the limit is reached."""
+    key = keys.attempts_key(purpose, email, settings.email_lookup_key)
+    since = now - settings.failure_window
+    failures = s.scalar(
+        sa.select(sa.func.count()).select_from(FailedAttempt).where(FailedAttempt.key == key, FailedAttempt.at > since)
+    )
+    if (failures or 0) >= settings.max_failures:
+        raise TooManyAttempts(f"{failures} failed {purpose} attempts in {settings.failure_window}")
+    return key
+
+
+def _failed(s: Session, settings: AccountSettings, key: bytes, now: datetime) -> None:
+    with transaction(s):
+        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.at <= now - settings.failure_window))
+        s.add(FailedAttempt(key=key, at=now))
+
+
+def _succeeded(s: Session, key: bytes) -> None:
+    with transaction(s):
+        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.key == key))
+
+
 def log_in(
     s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime | None = None
 ) -> ActiveLogin:
-    """A new login for these credentials, or InvalidCredentials.
+    """A new login for these credentials, or InvalidCredentials (TooManyAttempts after
+    ``settings.max_failures`` failures for this address within ``settings.failure_window``).
 
     An unknown e-mail costs as much as a wrong password, so neither the answer nor its
-    timing tells whether the address has an account.
+    timing tells whether the address has an account; it is throttled the same way.
     """
     now = now or _now()
+    gate = _gate(s, settings, "login", email, now)
+    try:
+        login = _log_in(s, settings, email=email, password=password, now=now)
+    except InvalidCredentials:
+        _failed(s, settings, gate, now)
+        raise
+    _succeeded(s, gate)
+    return login
+
+
+def _log_in(s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime) -> ActiveLogin:
     with transaction(s):
         user = find_user(s, settings, email)
         if user is None:
@@ -260,6 +305,19 @@ def reset_password(
     login ends, and a new one opens."""
     now = now or _now()
     passwords.check_new_password(new_password, context=[email])
+    gate = _gate(s, settings, "reset", email, now)
+    try:
+        new = _reset_password(s, settings, email=email, recovery_code=recovery_code, new_password=new_password, now=now)
+    except WrongRecoveryCode:
+        _failed(s, settings, gate, now)
+        raise
+    _succeeded(s, gate)
+    return new
+
+
+def _reset_password(
+    s: Session, settings: AccountSettings, *, email: str, recovery_code: str, new_password: str, now: datetime
+) -> NewCredentials:
     with transaction(s):
         user = find_user(s, settings, email)
         if user is None:

@@ -74,6 +74,8 @@ def init_app(app: Flask, manager: LoginManager) -> None:
         email_lookup_key=app.config["EMAIL_LOOKUP_KEY"].encode(),
         login_idle=timedelta(minutes=app.config["LOGIN_IDLE_MINUTES"]),
         login_lifetime=timedelta(hours=app.config["LOGIN_LIFETIME_HOURS"]),
+        max_failures=app.config["LOGIN_MAX_FAILURES"],
+        failure_window=timedelta(minutes=app.config["LOGIN_FAILURE_WINDOW_MINUTES"]),
     )
     manager.init_app(app)
     manager.user_loader(_load)

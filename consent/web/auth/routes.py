@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
 from consent import db
-from consent.errors import EmailTaken, InvalidCredentials, WeakPassword, WrongRecoveryCode
+from consent.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword, WrongRecoveryCode
 from consent.services import accounts, platforms
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
@@ -51,6 +51,11 @@ def login() -> str | Response | tuple[str, int]:
             )
         except InvalidCredentials:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
+        except TooManyAttempts:
+            form.password.errors.append(
+                _("Too many failed attempts for this address. Wait a quarter of an hour and try again.")
+            )
+            return form_page("auth/login.html", form=form)[0], 429
         else:
             start_login(opened)
             # Grants past their expiry date enter the ledger now that the key is at hand.
@@ -84,6 +89,11 @@ def reset() -> str | Response | tuple[str, int]:
             form.password.errors.append(weak_password_message(e))
         except WrongRecoveryCode:
             form.recovery_code.errors.append(_("This recovery code does not open an account with this e-mail address."))
+        except TooManyAttempts:
+            form.recovery_code.errors.append(
+                _("Too many failed attempts for this address. Wait a quarter of an hour and try again.")
+            )
+            return form_page("auth/reset.html", form=form)[0], 429
         else:
             start_login(new.login)
             flash(_("Your password is changed and every other login has ended."), "success")
