@@ -424,3 +424,14 @@ def test_draft_then_sent(person, client, app):
     assert events_of(app)[-1]["type"] == "letter.sent"
     again = person.post(request_page, {"sent_on": sent_on.isoformat()}, action=f"/requests/{request_id}/sent")
     assert again.status_code == 400 and len([e for e in events_of(app) if e["type"] == "letter.sent"]) == 1
+
+
+def test_german_letters_name_uses_in_german(person, client, app):
+    platform_id = add_platform(person, **{**SHOP, "country": "DE"})
+    add_use(person, platform_id, "DirectMarketing")
+    use_id = use_ids(app, platform_id)["Direct marketing (newsletters, offers by e-mail, post or phone)"]
+    decide(person, use_id, "withdraw")
+    page = client.get(f"{letter_url(platform_id)}?kind=withdrawal&use={use_id}").get_data(as_text=True)
+    assert "- Direktwerbung (Newsletter, Angebote per E-Mail, Post oder Telefon)" in page
+    assert "Widerruf meiner Einwilligung" in page
+    assert '<html lang="en">' in page  # the interface itself stays in the person's language
