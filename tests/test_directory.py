@@ -426,3 +426,12 @@ def test_pure_directory_modules_need_no_flask():
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     )
+
+
+@pytest.mark.shared
+def test_known_fields_are_exactly_those_of_the_format():
+    from consent.directory import format as fmt
+
+    company = json.loads(shared_path("datarequests", "schema.json").read_text())["properties"]
+    authority = json.loads(shared_path("datarequests", "schema-supervisory-authorities.json").read_text())["properties"]
+    assert fmt._COMPANY_FIELDS == set(company) and fmt._AUTHORITY_FIELDS == set(authority)

@@ -49,12 +49,11 @@ OBSOLETE_REASONS = frozenset(
     {"company-acquired", "company-defunct", "company-merged", "duplicate", "gdpr-not-applicable", "out-of-scope"}
 )
 
-_COMPANY_FIELDS = {
+#: How to reach a controller or an authority: fields both kinds of record share.
+_CONTACT_FIELDS = {
     "slug",
     "relevant-countries",
-    "categories",
     "name",
-    "runs",
     "address",
     "phone",
     "fax",
@@ -64,6 +63,12 @@ _COMPANY_FIELDS = {
     "pgp-url",
     "web",
     "sources",
+    "suggested-transport-medium",
+    "comments",
+}
+_COMPANY_FIELDS = _CONTACT_FIELDS | {
+    "categories",
+    "runs",
     "required-elements",
     "request-language",
     "custom-access-template",
@@ -71,29 +76,11 @@ _COMPANY_FIELDS = {
     "custom-rectification-template",
     "custom-objection-template",
     "needs-id-document",
-    "suggested-transport-medium",
-    "comments",
     "quality",
     "facet-group",
     "nsfw",
 }
-_AUTHORITY_FIELDS = {
-    "slug",
-    "relevant-countries",
-    "name",
-    "address",
-    "phone",
-    "fax",
-    "email",
-    "webform",
-    "pgp-fingerprint",
-    "pgp-url",
-    "web",
-    "sources",
-    "complaint-language",
-    "suggested-transport-medium",
-    "comments",
-}
+_AUTHORITY_FIELDS = _CONTACT_FIELDS | {"complaint-language"}
 _OBSOLETE_FIELDS = {"slug", "name", "reason", "redirect-to", "sources", "quality"}
 
 

@@ -244,12 +244,13 @@ def record_expiries(s: Session, login: ActiveLogin, *, now: datetime | None = No
     return len(lapsed)
 
 
-def list_platforms(s: Session, login: ActiveLogin, *, archived: bool = False) -> list[PlatformView]:
-    """The person's platforms with their uses, sorted by name."""
+def list_platforms(s: Session, login: ActiveLogin, *, archived: bool | None = False) -> list[PlatformView]:
+    """The person's platforms with their uses, sorted by name: the current ones, the
+    archived ones, or (``archived=None``) all."""
     views: dict[uuid.UUID, PlatformView] = {}
     for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id)):
         view = _view(login, row)
-        if view.state.archived == archived:
+        if archived is None or view.state.archived == archived:
             views[row.id] = view
     for use_row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id)):
         if use_row.platform_id in views:

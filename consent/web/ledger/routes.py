@@ -34,9 +34,8 @@ class VerifyForm(FlaskForm):
 
 
 def _names() -> dict[str, str]:
-    s, login = db.session(), current_user.login
-    active = platforms.list_platforms(s, login) + platforms.list_platforms(s, login, archived=True)
-    return {view.id: view.state.name for view in active}
+    every = platforms.list_platforms(db.session(), current_user.login, archived=None)
+    return {view.id: view.state.name for view in every}
 
 
 @bp.get("/ledger")

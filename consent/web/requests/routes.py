@@ -188,8 +188,9 @@ def _compose_in_language(
     references = []
     if kind in ("withdrawal", "objection"):
         wanted = {"withdrawal": {events.USE_WITHDRAWN}, "objection": {events.USE_WITHDRAWN, events.USE_REFUSED}}[kind]
+        decisions = _last_decisions({u.id for u in chosen_uses}, wanted)
         for use in chosen_uses:
-            decision = _last_decision(use.id, wanted)
+            decision = decisions.get(use.id)
             if decision is None:
                 continue
             found = ledger.citation(s, login, decision["index"])
@@ -267,11 +268,14 @@ def _family(request_id: str) -> set[str]:
     return found
 
 
-def _last_decision(use_id: str, kinds: set[str]) -> dict[str, Any] | None:
-    found = None
+def _last_decisions(use_ids: set[str], kinds: set[str]) -> dict[str, dict[str, Any]]:
+    """The latest event of one of ``kinds`` for each use, in one pass over the ledger."""
+    found: dict[str, dict[str, Any]] = {}
+    if not use_ids:
+        return found
     for event in ledger.iter_events(db.session(), current_user.login):
-        if event.get("use") == use_id and event["type"] in kinds:
-            found = event
+        if event.get("use") in use_ids and event["type"] in kinds:
+            found[event["use"]] = event
     return found
 
 
@@ -442,11 +446,19 @@ def show(request_id: uuid.UUID) -> str:
     found = requests.get_request(db.session(), current_user.login, request_id)
     if found is None:
         abort(404)
+    return _request_page(found)
+
+
+def _request_page(
+    found: RequestView, *, form: UpdateForm | None = None, sent_form: SentForm | None = None, problem: str | None = None
+) -> str:
+    """A request's page; a form sent back with its errors replaces the blank one."""
     return render_template(
         "requests/show.html",
         item=found,
-        form=UpdateForm(formdata=None),
-        sent_form=SentForm(formdata=None),
+        form=form or UpdateForm(formdata=None),
+        sent_form=sent_form or SentForm(formdata=None),
+        problem=problem,
         today=datetime.now(UTC).date(),
     )
 
@@ -476,15 +488,7 @@ def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
         done, problem = _recorded(send)
         if done is not None:
             return done
-    html = render_template(
-        "requests/show.html",
-        item=found,
-        form=UpdateForm(formdata=None),
-        sent_form=form,
-        problem=problem,
-        today=datetime.now(UTC).date(),
-    )
-    return html, 400
+    return _request_page(found, sent_form=form, problem=problem), 400
 
 
 @bp.post("/requests/<uuid:request_id>/update")
@@ -514,15 +518,7 @@ def update(request_id: uuid.UUID) -> Response | tuple[str, int]:
         else:
             flash(_("Recorded."), "success")
             return redirect(url_for("requests.show", request_id=request_id))
-    html = render_template(
-        "requests/show.html",
-        item=found,
-        form=form,
-        sent_form=SentForm(formdata=None),
-        problem=problem,
-        today=datetime.now(UTC).date(),
-    )
-    return html, 400
+    return _request_page(found, form=form, problem=problem), 400
 
 
 @bp.get("/requests/<uuid:request_id>/files/<uuid:file_id>")
