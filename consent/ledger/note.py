@@ -25,13 +25,14 @@ _SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 _MAX_SIGNATURES = 16
 
 
-def _check_key_name(name: str) -> None:
+def check_key_name(name: str) -> None:
     if not name or "+" in name or any(ch.isspace() for ch in name):
         raise VerificationError(f"key name: expected no spaces or '+', got {name!r}")
 
 
-def key_id(name: str, public_key: bytes) -> int:
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([_ED25519]) + public_key).digest()
+def key_id(name: str, public_key: bytes, key_type: int = _ED25519) -> int:
+    """The 4-byte ID a signature line carries: ``SHA-256(name || 0x0A || type || key)[:4]``."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -43,7 +44,7 @@ class VerifierKey:
     public_key: bytes
 
     def __post_init__(self) -> None:
-        _check_key_name(self.name)
+        check_key_name(self.name)
         if len(self.public_key) != 32:
             raise VerificationError(f"verifier key: expected a 32-byte Ed25519 key, got {len(self.public_key)} bytes")
 
@@ -82,7 +83,7 @@ class Signer:
     private_key: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        _check_key_name(self.name)
+        check_key_name(self.name)
 
     @property
     def verifier(self) -> VerifierKey:
@@ -95,7 +96,7 @@ class Signer:
         private = Ed25519PrivateKey.from_private_bytes(self.private_key)
         signature = private.sign(text.encode("utf-8"))
         ident = struct.pack(">I", key_id(self.name, private.public_key().public_bytes_raw()))
-        return f"{text}\n{_SIGNATURE_PREFIX}{self.name} {base64.b64encode(ident + signature).decode()}\n"
+        return f"{text}\n{signature_line(self.name, ident + signature)}"
 
 
 def _check_text(text: str) -> None:
@@ -105,11 +106,11 @@ def _check_text(text: str) -> None:
         raise VerificationError("note: control characters other than newline are not allowed")
 
 
-def open_note(note: str, key: VerifierKey) -> str:
-    """The note's text once a signature by ``key`` verifies; VerificationError otherwise.
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The note's text and its signature lines as (key name, base64-decoded bytes), unverified.
 
-    Signatures by other keys are ignored, as the spec requires; a signature that claims
-    to be ``key``'s (same name and ID) and fails makes the whole note fail.
+    Refuses a malformed note: no blank line, no or too many signature lines, a line that is
+    not ``— <name> <base64>``, or a signature too short to hold a key ID.
     """
     _check_text(note)
     split = note.rfind("\n\n")
@@ -121,8 +122,7 @@ def open_note(note: str, key: VerifierKey) -> str:
         raise VerificationError("note: no signature lines")
     if len(lines) > _MAX_SIGNATURES:
         raise VerificationError(f"note: expected at most {_MAX_SIGNATURES} signatures, got {len(lines)}")
-    public = Ed25519PublicKey.from_public_bytes(key.public_key)
-    verified = False
+    signatures = []
     for line in lines:
         if not line.startswith(_SIGNATURE_PREFIX):
             raise VerificationError(f"note: malformed signature line {line[:40]!r}")
@@ -133,6 +133,25 @@ def open_note(note: str, key: VerifierKey) -> str:
             raise VerificationError("note: a signature is not valid base64") from None
         if len(raw) < 5:
             raise VerificationError("note: a signature is too short")
+        signatures.append((name, raw))
+    return text, signatures
+
+
+def signature_line(name: str, raw: bytes) -> str:
+    """One signature line, ``— <name> base64(raw)``, with its newline."""
+    return f"{_SIGNATURE_PREFIX}{name} {base64.b64encode(raw).decode()}\n"
+
+
+def open_note(note: str, key: VerifierKey) -> str:
+    """The note's text once a signature by ``key`` verifies; VerificationError otherwise.
+
+    Signatures by other keys are ignored, as the spec requires; a signature that claims
+    to be ``key``'s (same name and ID) and fails makes the whole note fail.
+    """
+    text, signatures = split_note(note)
+    public = Ed25519PublicKey.from_public_bytes(key.public_key)
+    verified = False
+    for name, raw in signatures:
         if name != key.name or int.from_bytes(raw[:4], "big") != key.key_id:
             continue  # someone else's signature
         try:
