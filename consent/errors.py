@@ -74,3 +74,22 @@ class DecisionError(ConsentError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class IntegrityAlarm(ConsentError):
+    """What the database holds for a person is not what their key and ledger vouch for.
+
+    ``problems`` lists each finding as (``kind``, detail): the web layer words each kind
+    for the person, the detail says where ("use 6f1c...", "size 12"). Nothing is shown or
+    signed on top of a state that raised this. Kinds: ``key`` (the stored public key is
+    not the person's), ``head`` (the ledger's head or newest checkpoint does not match),
+    ``rolled_back`` (the ledger is shorter than the person, their browser or a witness
+    last saw it), ``forked`` (another history at a size already signed), ``replayed``
+    (an older version of a value), ``relinked`` (a value moved to another row or link),
+    ``missing`` (a row that should be there is gone), ``unexpected`` (a row the app never
+    wrote), ``unreadable`` (a value that does not open with the person's key).
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{kind}: {detail}" for kind, detail in problems))
+        self.problems = problems

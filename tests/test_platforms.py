@@ -343,9 +343,9 @@ def test_exported_bundle_and_receipt_verify_offline(person, client, app, tmp_pat
     path.write_bytes(export.data)
     export.close()
     with app.app_context():
-        from consent.models import User
-
-        key = ledger.verifier_key(db.session().scalar(sa.select(User)))
+        s = db.session()
+        login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
+        key = ledger.verifier_key(login)
     with path.open("rb") as f:
         report = bundle.verify_bundle(f, expected_key=key)
     assert report.events == 4 and report.checkpoints == 4

@@ -129,9 +129,7 @@ def test_withdrawal_letter_in_two_clicks_names_the_event_and_its_receipt_verifie
         s = db.session()
         login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
         cited = ledger.citation(s, login, withdrawal["index"])
-        from consent.models import User
-
-        key = str(ledger.verifier_key(s.scalar(sa.select(User))))
+        key = str(ledger.verifier_key(login))
     assert f"événement {withdrawal['index']}, SHA-256 {cited.hash}" in page
     assert "Retrait de mon consentement" in page
     eml = post_letter(person, platform_id, kind="withdrawal", uses=use_id, step="eml")

@@ -9,6 +9,7 @@ uses) in the same transaction, so the state can never drift from the ledger.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import uuid
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import ledger
-from consent.errors import ConsentError, DecisionError, DecryptionError, VerificationError
+from consent.errors import ConsentError, DecisionError, DecryptionError, IntegrityAlarm, VerificationError
 from consent.ledger import bundle, events, receipts
 from consent.ledger.checkpoint import Checkpoint, open_checkpoint
 from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash
@@ -34,12 +35,19 @@ from consent.services.accounts import ActiveLogin
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-def verifier_key(user: User) -> VerifierKey:
-    return VerifierKey(ledger.origin_for(user.id), user.signing_public_key)
-
-
 def _signer(login: ActiveLogin) -> Signer:
     return Signer(ledger.origin_for(login.user.id), login.vault.read_bytes(login.user, "signing_private_key"))
+
+
+def verifier_key(login: ActiveLogin) -> VerifierKey:
+    """The person's verifier key, derived from their sealed private key (the seal
+    authenticates it). The copy of the public key kept in the clear (for whoever verifies
+    without logging in) must agree with it: if it does not, someone replaced it, and
+    IntegrityAlarm stops every ledger action."""
+    key = _signer(login).verifier
+    if not hmac.compare_digest(key.public_key, login.user.signing_public_key):
+        raise IntegrityAlarm([("key", "the public key stored for this account is not the one its private key makes")])
+    return key
 
 
 def _read_json(login: ActiveLogin, row: Any, name: str) -> Any:
@@ -195,7 +203,7 @@ def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en")
         event=event,
         proof=inclusion_proof(leaves, index, len(leaves)),
         checkpoint_note=note,
-        key=verifier_key(login.user),
+        key=verifier_key(login),
         platform=details,
         language=language,
     )
@@ -209,7 +217,7 @@ def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
         raise VerificationError("the ledger is empty: there is nothing to export yet")
     notes = _checkpoints(s, login.user)
     entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in iter_events(s, login))
-    return bundle.write_bundle(out, key=verifier_key(login.user), latest=latest, size=size, entries=entries)
+    return bundle.write_bundle(out, key=verifier_key(login), latest=latest, size=size, entries=entries)
 
 
 class _CheckpointCursor:
@@ -266,7 +274,7 @@ def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
     """Check the stored ledger: every event decrypts and hashes to its leaf, indexes run
     without a gap, every checkpoint is signed by the person's key and matches the tree of
     the events before it (so successive checkpoints are consistent), and the head agrees."""
-    key = verifier_key(login.user)
+    key = verifier_key(login)
     check = LedgerCheck(key=str(key))
     notes = _checkpoints(s, login.user)
     frontier = Frontier()
@@ -364,5 +372,5 @@ def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
     note = latest_checkpoint(s, login.user)
     if entry is None or note is None:
         return None
-    checkpoint = open_checkpoint(note, verifier_key(login.user))
+    checkpoint = open_checkpoint(note, verifier_key(login))
     return Citation(index, entry.leaf_hash.hex(), checkpoint.size, base64.b64encode(checkpoint.root).decode())

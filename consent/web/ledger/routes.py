@@ -49,7 +49,7 @@ def index() -> str:
         timeline=timeline_for(recorded, now=datetime.now(UTC), names=names),
         as_of_form=AsOfForm(formdata=None),
         verify_form=VerifyForm(),
-        key=ledger.verifier_key(current_user.login.user),
+        key=ledger.verifier_key(current_user.login),
     )
 
 
