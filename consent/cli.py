@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from consent import db, migrate
-from consent.errors import ConfigError, EmailTaken, InvalidCredentials, VerificationError, WeakPassword
+from consent.errors import ConfigError, EmailTaken, IntegrityAlarm, InvalidCredentials, VerificationError, WeakPassword
 from consent.services.accounts import AccountSettings, ActiveLogin
 
 
@@ -114,12 +114,15 @@ def export_command(email: str, output: Path | None) -> None:
 @click.argument("email")
 @with_appcontext
 def rebuild_state_command(email: str) -> None:
-    """Rebuild EMAIL's platforms and uses from the ledger alone (password from stdin)."""
+    """Rebuild EMAIL's platforms and uses from the ledger alone, check the letters against
+    it, and seal the result (password from stdin). Refused if the ledger was rolled back."""
     from consent.services import accounts, ledger
 
     login = _log_in(email)
     try:
-        state = ledger.rebuild_state(db.session(), login)
+        state = ledger.recover(db.session(), login)
+    except IntegrityAlarm as alarm:
+        raise click.ClickException(f"refused: {alarm}") from None
     finally:
         accounts.log_out(db.session(), login.token)
     click.echo(f"Rebuilt {len(state.platforms)} platforms and {len(state.uses)} uses from the ledger.")
@@ -168,6 +171,7 @@ def directory_import(path: Path) -> None:
 
 def init_app(app: Flask) -> None:
     from consent.ledger.verify import verify_command
+    from consent.witness.cli import witness_group
 
     app.cli.add_command(db_group)
     app.cli.add_command(create_user)
@@ -176,3 +180,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(directory_group)
     app.cli.add_command(verify_command)  # listed in --help; `consent verify` itself runs without the app
+    app.cli.add_command(witness_group)  # likewise: `consent witness` runs without the app

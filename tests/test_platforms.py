@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from consent import db
+from consent.errors import IntegrityAlarm
 from consent.ledger import bundle, receipts
 from consent.ledger.state import replay
 from consent.models import LedgerCheckpoint, LedgerEntry, Use
@@ -293,10 +294,12 @@ def test_replay_equals_projection_and_rebuild_restores_it(person, app):
         s, login = db.session(), _login(app)
         projected = ledger.projected_state(s, login)
         assert replay(ledger.iter_events(s, login)) == projected
-        # Damage the projection, then rebuild it from the ledger alone.
+        # Damage the projection: the next read raises the alarm; rebuild it from the ledger alone.
         s.execute(sa.delete(Use))
         s.commit()
-        assert ledger.projected_state(s, login) != projected
+        with pytest.raises(IntegrityAlarm) as alarm:
+            ledger.projected_state(s, login)
+        assert {kind for kind, _ in alarm.value.problems} == {"missing"} and len(alarm.value.problems) == 3
         result = app.test_cli_runner().invoke(args=["rebuild-state", "ada@example.org"], input=PASSWORD + "\n")
         assert result.exit_code == 0, result.output
         assert "Rebuilt 2 platforms and 3 uses from the ledger." in result.output
@@ -328,7 +331,11 @@ def test_verify_page_finds_a_forged_checkpoint(person, app):
         row = s.scalar(sa.select(LedgerCheckpoint))
         row.note = row.note.replace("\n1\n", "\n1\n", 1)[:-10] + "AAAAAAAAA\n"
         s.commit()
-    page = person.post("/ledger", {}, action="/ledger/verify").get_data(as_text=True)
+    alarm = person.client.get("/ledger")
+    assert alarm.status_code == 409
+    assert "does not match its newest signed checkpoint" in alarm.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', alarm.get_data(as_text=True)).group(1)
+    page = person.client.post("/ledger/verify", data={"csrf_token": token}).get_data(as_text=True)
     assert "checkpoint 1: note:" in page
 
 

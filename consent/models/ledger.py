@@ -22,6 +22,9 @@ class LedgerHead(Base):
     size: Mapped[int] = mapped_column(default=0)
     #: consent.ledger.merkle.Frontier.to_bytes(): one 32-byte hash per set bit of size.
     frontier: Mapped[bytes] = mapped_column(sa.LargeBinary(), default=b"")
+    #: What the app last wrote for the person, sealed (consent.services.integrity.Manifest);
+    #: None only for an account made before it existed, until it is adopted.
+    manifest: Mapped[bytes | None] = mapped_column(Sealed())
 
     user: Mapped[User] = relationship()
 

@@ -9,7 +9,6 @@ uses) in the same transaction, so the state can never drift from the ledger.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import uuid
 from collections.abc import Iterator
@@ -21,33 +20,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import ledger
-from consent.errors import ConsentError, DecisionError, DecryptionError, IntegrityAlarm, VerificationError
+from consent.errors import DecisionError, DecryptionError, IntegrityAlarm, VerificationError
 from consent.ledger import bundle, events, receipts
 from consent.ledger.checkpoint import Checkpoint, open_checkpoint
 from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash
-from consent.ledger.note import Signer, VerifierKey
 from consent.ledger.state import LedgerState, PlatformState, UseState, replay
-from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Use, User
-from consent.services import transaction
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
+from consent.services import integrity, transaction
 from consent.services.accounts import ActiveLogin
+from consent.services.integrity import verifier_key as verifier_key  # the key, where ledger code looks for it
 
 #: How far ahead of the server's clock a decision's time may be (a browser's clock skew).
 _CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _signer(login: ActiveLogin) -> Signer:
-    return Signer(ledger.origin_for(login.user.id), login.vault.read_bytes(login.user, "signing_private_key"))
-
-
-def verifier_key(login: ActiveLogin) -> VerifierKey:
-    """The person's verifier key, derived from their sealed private key (the seal
-    authenticates it). The copy of the public key kept in the clear (for whoever verifies
-    without logging in) must agree with it: if it does not, someone replaced it, and
-    IntegrityAlarm stops every ledger action."""
-    key = _signer(login).verifier
-    if not hmac.compare_digest(key.public_key, login.user.signing_public_key):
-        raise IntegrityAlarm([("key", "the public key stored for this account is not the one its private key makes")])
-    return key
 
 
 def _read_json(login: ActiveLogin, row: Any, name: str) -> Any:
@@ -59,22 +43,15 @@ def _write_json(login: ActiveLogin, row: Any, name: str, value: Any) -> None:
 
 
 class LedgerWriter:
-    """Appends to one person's ledger; open it first thing in a transaction."""
+    """Appends to one person's ledger, inside an integrity.personal_transaction: its lock
+    is what keeps a second append by the same person from using the same index, and its
+    check is what keeps anything from being signed on top of a state not vouched for."""
 
     def __init__(self, s: Session, login: ActiveLogin, now: datetime) -> None:
         self.s, self.login, self.now = s, login, now
-        user_id = login.user.id
-        # The first write of the transaction: on PostgreSQL it locks the head row, on
-        # SQLite it takes the database's write lock. Either way a second append by the
-        # same person waits here until this transaction ends, so no index is used twice.
-        locked = s.execute(sa.update(LedgerHead).where(LedgerHead.user_id == user_id).values(size=LedgerHead.size))
-        if locked.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConsentError(f"no ledger for this account (expected one head row, got {locked.rowcount})")  # type: ignore[attr-defined]
-        self.head = s.scalars(
-            sa.select(LedgerHead).where(LedgerHead.user_id == user_id).execution_options(populate_existing=True)
-        ).one()
+        self.head = integrity.personal(s).head
         self.frontier = Frontier.from_bytes(self.head.size, self.head.frontier)
-        self.signer = _signer(login)
+        self.signer = integrity.signer(login)
 
     def record(
         self,
@@ -151,8 +128,11 @@ class LedgerWriter:
 # --- reading ------------------------------------------------------------------------------
 
 
-def iter_events(s: Session, login: ActiveLogin) -> Iterator[dict[str, Any]]:
-    """Every event of the person's ledger, in order, decrypted one at a time."""
+def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Iterator[dict[str, Any]]:
+    """Every event of the person's ledger, in order, decrypted one at a time (after the
+    integrity check, unless the caller is the one repairing what it checks)."""
+    if checked:
+        integrity.check(s, login)
     query = (
         sa.select(LedgerEntry)
         .where(LedgerEntry.user_id == login.user.id)
@@ -164,6 +144,7 @@ def iter_events(s: Session, login: ActiveLogin) -> Iterator[dict[str, Any]]:
 
 
 def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | None:
+    integrity.check(s, login)
     entry = s.get(LedgerEntry, (login.user.id, index))
     return None if entry is None else json.loads(login.vault.read_bytes(entry, "event"))
 
@@ -210,14 +191,18 @@ def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en")
 
 
 def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
-    """Write the whole ledger as a bundle to ``out``; returns the number of events."""
+    """Write the whole ledger as a bundle to ``out``; returns the number of events.
+
+    No integrity check first: the export is the person's evidence, most needed after an
+    alarm, and it needs no trust in the server (its signatures are checked offline)."""
     size = s.scalar(sa.select(LedgerHead.size).where(LedgerHead.user_id == login.user.id)) or 0
     latest = latest_checkpoint(s, login.user)
     if size == 0 or latest is None:
         raise VerificationError("the ledger is empty: there is nothing to export yet")
     notes = _checkpoints(s, login.user)
-    entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in iter_events(s, login))
-    return bundle.write_bundle(out, key=verifier_key(login), latest=latest, size=size, entries=entries)
+    entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in iter_events(s, login, checked=False))
+    key = integrity.signer(login).verifier  # from the sealed private key, whatever the stored copy says
+    return bundle.write_bundle(out, key=key, latest=latest, size=size, entries=entries)
 
 
 class _CheckpointCursor:
@@ -270,11 +255,15 @@ class LedgerCheck:
         return not self.problems
 
 
-def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
+def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> LedgerCheck:
     """Check the stored ledger: every event decrypts and hashes to its leaf, indexes run
     without a gap, every checkpoint is signed by the person's key and matches the tree of
-    the events before it (so successive checkpoints are consistent), and the head agrees."""
-    key = verifier_key(login)
+    the events before it (so successive checkpoints are consistent), and the head agrees;
+    ``with_state``, also that everything else the app keeps is what it last sealed."""
+    try:
+        key = verifier_key(login)
+    except IntegrityAlarm as alarm:
+        return LedgerCheck(problems=[detail for _, detail in alarm.problems])
     check = LedgerCheck(key=str(key))
     notes = _checkpoints(s, login.user)
     frontier = Frontier()
@@ -315,40 +304,99 @@ def verify(s: Session, login: ActiveLogin) -> LedgerCheck:
         or Frontier.from_bytes(head.size, head.frontier).root() != frontier.root()
     ):
         check.problems.append("the ledger's head does not match its events")
+    if with_state and check.ok:
+        try:
+            integrity.check(s, login)
+        except IntegrityAlarm as alarm:
+            check.problems += [detail for _, detail in alarm.problems]
     return check
 
 
 # --- the projection ---------------------------------------------------------------------------
 
 
-def rebuild_state(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> LedgerState:
-    """Rebuild the platforms' and uses' state from the ledger alone (notes and identifiers,
-    which are not in the ledger, are kept)."""
-    now = now or datetime.now(UTC)
-    state = replay(iter_events(s, login))
-    with transaction(s):
-        user_id = login.user.id
-        s.execute(sa.delete(Use).where(Use.user_id == user_id))
-        existing = {row.id: row for row in s.scalars(sa.select(Platform).where(Platform.user_id == user_id))}
-        for key, platform in state.platforms.items():
-            row = existing.pop(uuid.UUID(key), None)
-            if row is None:
-                row = Platform(id=uuid.UUID(key), user_id=user_id, updated_at=now)
-                s.add(row)
-            _write_json(login, row, "details", platform.to_json())
-            row.updated_at = now
-        for row in existing.values():
-            s.delete(row)
+def recover(s: Session, login: ActiveLogin) -> LedgerState:
+    """Check the person's state against their signed ledger and seal it again.
+
+    For an account made before the sealed manifest existed (its first login adopts it),
+    and for a person who, after an alarm, chooses to rebuild: platforms and uses are
+    rebuilt from the ledger alone (notes and identifiers, which are not in it, are kept);
+    every sent letter must match its ``letter.sent`` event (same request, same SHA-256)
+    and every such event its request. Refused, with IntegrityAlarm, when the ledger does
+    not verify or stands behind what the app last sealed: signing on top of a rolled-back
+    ledger would fork the person's history, so a rollback is never "repaired" here.
+    """
+    with transaction(s), integrity.unguarded(s):
+        head = integrity.lock(s, login.user.id)
+        checked = verify(s, login, with_state=False)
+        problems = [("head", problem) for problem in checked.problems]
+        problems += integrity.behind_manifest(login, head)
+        if problems:
+            raise IntegrityAlarm(problems)
+        state = replay(iter_events(s, login, checked=False))
+        _rewrite_projection(s, login, state)
         s.flush()
-        for key, use in state.uses.items():
-            use_row = Use(id=uuid.UUID(key), user_id=user_id, platform_id=uuid.UUID(use.platform), updated_at=now)
-            _write_json(login, use_row, "state", use.to_json())
-            s.add(use_row)
+        problems = _letters_against_ledger(s, login)
+        if problems:
+            raise IntegrityAlarm(problems)
+        integrity.seal_current(s, login, head)
     return state
+
+
+def ensure_sealed(s: Session, login: ActiveLogin) -> None:
+    """Adopt an account made before the sealed manifest existed (see ``recover``)."""
+    if integrity.needs_adoption(s, login):
+        recover(s, login)
+
+
+def _rewrite_projection(s: Session, login: ActiveLogin, state: LedgerState) -> None:
+    user_id, now = login.user.id, datetime.now(UTC)
+    platforms = {row.id: row for row in s.scalars(sa.select(Platform).where(Platform.user_id == user_id))}
+    uses = {row.id: row for row in s.scalars(sa.select(Use).where(Use.user_id == user_id))}
+    for key, platform in state.platforms.items():
+        row = platforms.pop(uuid.UUID(key), None)
+        if row is None:
+            row = Platform(id=uuid.UUID(key), user_id=user_id, updated_at=now)
+            s.add(row)
+        _write_json(login, row, "details", platform.to_json())
+    for key, use in state.uses.items():
+        use_row = uses.pop(uuid.UUID(key), None)
+        if use_row is None:
+            use_row = Use(id=uuid.UUID(key), user_id=user_id, updated_at=now)
+            s.add(use_row)
+        use_row.platform_id = uuid.UUID(use.platform)
+        _write_json(login, use_row, "state", use.to_json())
+    for stale in [*uses.values(), *platforms.values()]:  # rows no event made
+        s.delete(stale)
+
+
+def _letters_against_ledger(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
+    """Every sent letter has its event, with the same text's hash, and every event its letter."""
+    sent = {
+        e["data"]["request"]: e["data"]["sha256"]
+        for e in iter_events(s, login, checked=False)
+        if e["type"] == events.LETTER_SENT
+    }
+    problems = []
+    for row in s.scalars(sa.select(Request).where(Request.user_id == login.user.id)):
+        details = _read_json(login, row, "details")
+        name = f"requests:{row.id}"
+        if details["status"] == "draft":
+            if str(row.id) in sent:
+                problems.append(("replayed", f"{name} is a draft, but the ledger records it as sent"))
+            continue
+        recorded = sent.pop(str(row.id), None)
+        if recorded is None:
+            problems.append(("unexpected", f"{name} is not in the ledger"))
+        elif recorded != details["sha256"]:
+            problems.append(("replayed", f"{name}: the letter is not the one the ledger records"))
+    problems += [("missing", f"requests:{request} was deleted") for request in sorted(sent)]
+    return problems
 
 
 def projected_state(s: Session, login: ActiveLogin) -> LedgerState:
     """The state as the projection tables hold it."""
+    integrity.check(s, login)
     state = LedgerState()
     for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id)):
         state.platforms[str(row.id)] = PlatformState(**_read_json(login, row, "details"))
@@ -368,6 +416,7 @@ class Citation:
 
 
 def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
+    integrity.check(s, login)
     entry = s.get(LedgerEntry, (login.user.id, index))
     note = latest_checkpoint(s, login.user)
     if entry is None or note is None:

@@ -22,7 +22,7 @@ from consent.errors import DecisionError
 from consent.ledger import events
 from consent.ledger.state import EXPIRED, GRANTED, PLATFORM_FIELDS, USE_FIELDS, PlatformState, UseState
 from consent.models import Platform, Use
-from consent.services import transaction
+from consent.services import integrity
 from consent.services.accounts import ActiveLogin
 from consent.services.ledger import LedgerWriter
 
@@ -97,7 +97,7 @@ def add_platform(
     now = now or _now()
     data = _clean_platform(details)
     platform_id = uuid.uuid4()
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         LedgerWriter(s, login, now).record(events.PLATFORM_ADDED, platform=platform_id, data=data)
         row = s.get(Platform, platform_id)
         assert row is not None  # noqa: S101 - written by record() a line above
@@ -110,7 +110,7 @@ def add_many(s: Session, login: ActiveLogin, details: Sequence[dict[str, Any]], 
     cleaned = [_clean_platform(item) for item in details]
     if not cleaned:
         return 0
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         writer = LedgerWriter(s, login, now or _now())
         for data in cleaned:
             writer.record(events.PLATFORM_ADDED, platform=uuid.uuid4(), data=data)
@@ -130,7 +130,7 @@ def edit_platform(
     """Record changed details (only when something changed) and save the private part."""
     now = now or _now()
     data = _clean_platform(details)
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         row = _own_platform(s, login, platform_id)
         current = json.loads(login.vault.read_bytes(row, "details"))
         changed = {name: value for name, value in data.items() if current.get(name) != value}
@@ -140,7 +140,7 @@ def edit_platform(
 
 
 def archive_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID, *, now: datetime | None = None) -> None:
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         _own_platform(s, login, platform_id)
         LedgerWriter(s, login, now or _now()).record(events.PLATFORM_ARCHIVED, platform=platform_id)
 
@@ -171,7 +171,7 @@ def new_use(
         raise DecisionError("no_purpose", "a use needs a purpose")
     use_id = uuid.uuid4()
     kind = events.USE_GRANTED if granted else events.USE_REFUSED
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         _own_platform(s, login, platform_id)
         LedgerWriter(s, login, now or _now()).record(kind, platform=platform_id, use=use_id, data=data, at=at)
     return use_id
@@ -200,7 +200,7 @@ def decide(
     if action not in _ACTIONS:
         raise DecisionError("unknown", f"expected one of {ACTIONS}, got {action!r}")
     now = now or _now()
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         row = s.scalar(sa.select(Use).where(Use.id == use_id, Use.user_id == login.user.id))
         if row is None:
             raise DecisionError("unknown", "no such use")
@@ -228,6 +228,7 @@ def _expiry_moment(use: UseState) -> datetime:
 def record_expiries(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> int:
     """Record in the ledger every grant whose expiry date has passed; returns how many."""
     now = now or _now()
+    integrity.check(s, login)
     lapsed = [
         (row, use)
         for row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id))
@@ -236,7 +237,7 @@ def record_expiries(s: Session, login: ActiveLogin, *, now: datetime | None = No
     ]
     if not lapsed:
         return 0
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         writer = LedgerWriter(s, login, now)
         for row, use in lapsed:
             data = {"purpose": use.purpose, "label": use.label}
@@ -247,6 +248,7 @@ def record_expiries(s: Session, login: ActiveLogin, *, now: datetime | None = No
 def list_platforms(s: Session, login: ActiveLogin, *, archived: bool | None = False) -> list[PlatformView]:
     """The person's platforms with their uses, sorted by name: the current ones, the
     archived ones, or (``archived=None``) all."""
+    integrity.check(s, login)
     views: dict[uuid.UUID, PlatformView] = {}
     for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id)):
         view = _view(login, row)
@@ -261,6 +263,7 @@ def list_platforms(s: Session, login: ActiveLogin, *, archived: bool | None = Fa
 
 
 def get_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> PlatformView | None:
+    integrity.check(s, login)
     row = s.scalar(sa.select(Platform).where(Platform.id == platform_id, Platform.user_id == login.user.id))
     if row is None:
         return None

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from consent.models import Profile
-from consent.services import transaction
+from consent.services import integrity
 from consent.services.accounts import ActiveLogin
 
 
 def read_profile(s: Session, login: ActiveLogin) -> dict[str, str | None]:
+    integrity.check(s, login)
     profile = s.get(Profile, login.user.id)
     if profile is None:
         return dict.fromkeys(Profile.FIELDS)
@@ -23,7 +24,7 @@ def update_profile(s: Session, login: ActiveLogin, values: dict[str, str | None]
     unknown = set(values) - set(Profile.FIELDS)
     if unknown:
         raise ValueError(f"expected profile fields {Profile.FIELDS}, got {sorted(unknown)}")
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         profile = s.get(Profile, login.user.id)
         if profile is None:
             profile = Profile(user_id=login.user.id)

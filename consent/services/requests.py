@@ -22,7 +22,7 @@ from consent.errors import ConsentError
 from consent.ledger import events
 from consent.letters import Letter
 from consent.models import Platform, Request, RequestFile
-from consent.services import calendar, transaction
+from consent.services import calendar, integrity
 from consent.services.accounts import ActiveLogin
 from consent.services.ledger import LedgerWriter
 
@@ -138,7 +138,7 @@ def save_draft(
     now = now or _now()
     _check_letter(letter, channel)
     request_id = uuid.uuid4()
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         _platform(s, login, platform_id)
         row = Request(id=request_id, user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
         _write(
@@ -192,8 +192,8 @@ def record_sent(
             now=now,
         )
     except RequestError:
-        with transaction(s):  # a letter that cannot be sent on that date is no draft either
-            s.execute(sa.delete(Request).where(Request.id == request_id, Request.user_id == login.user.id))
+        with integrity.personal_transaction(s, login):  # a letter that cannot be sent on that date is no draft either
+            s.delete(_own(s, login, request_id))
         raise
     return request_id
 
@@ -214,7 +214,7 @@ def mark_sent(
         raise RequestError("in_future", "a letter cannot be sent in the future")
     if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
         raise RequestError("before_sending", "the delivery date must fall between sending and today")
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         row = _own(s, login, request_id)
         details = _read(login, row)
         if details["status"] != "draft":
@@ -293,7 +293,7 @@ def update(
     now = now or _now()
     if file is not None and len(file[1]) > max_file_bytes:
         raise RequestError("too_large", f"expected a file of at most {max_file_bytes} bytes, got {len(file[1])}")
-    with transaction(s):
+    with integrity.personal_transaction(s, login):
         row = _own(s, login, request_id)
         details = _read(login, row)
         if status == "delivered":
@@ -363,6 +363,7 @@ def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> Request
 
 def list_requests(s: Session, login: ActiveLogin, *, platform_id: uuid.UUID | None = None) -> list[RequestView]:
     """The person's requests, newest first."""
+    integrity.check(s, login)
     platforms = {
         row.id: json.loads(login.vault.read_bytes(row, "details"))
         for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id))
@@ -375,6 +376,7 @@ def list_requests(s: Session, login: ActiveLogin, *, platform_id: uuid.UUID | No
 
 
 def get_request(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> RequestView | None:
+    integrity.check(s, login)
     row = s.scalar(sa.select(Request).where(Request.id == request_id, Request.user_id == login.user.id))
     if row is None:
         return None
@@ -390,6 +392,7 @@ def get_request(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> Reques
 
 
 def read_file(s: Session, login: ActiveLogin, request_id: uuid.UUID, file_id: uuid.UUID) -> tuple[str, bytes] | None:
+    integrity.check(s, login)
     row = s.scalar(
         sa.select(RequestFile).where(
             RequestFile.id == file_id, RequestFile.request_id == request_id, RequestFile.user_id == login.user.id

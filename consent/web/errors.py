@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from consent.errors import IntegrityAlarm
+
 _MESSAGES = {
     400: _l("The request could not be understood."),
     403: _l("You are not allowed to do this."),
@@ -38,7 +40,33 @@ def _unexpected(_error: Exception) -> tuple[str, int]:
     return _page(500, _MESSAGES[500])
 
 
+#: The person's words for each kind of integrity problem (consent.errors.IntegrityAlarm).
+ALARMS = {
+    "key": _l("The public key this server shows for your account is not your key."),
+    "head": _l("Your ledger's head does not match its newest signed checkpoint."),
+    "rolled_back": _l(
+        "This ledger was rolled back: the server now holds fewer events than you, your browser or a witness saw before."
+    ),
+    "forked": _l("This ledger was forked: the server shows another history at a size your key already signed."),
+    "replayed": _l("A value was replaced, for instance by an older version of it."),
+    "relinked": _l("A record was moved to another platform or request."),
+    "missing": _l("A record the app wrote is gone."),
+    "unexpected": _l("A record appeared that the app never wrote."),
+    "unreadable": _l("A value does not open with your key."),
+    "witness": _l("The witnesses of this server could not confirm your ledger, so nothing new was signed."),
+}
+
+
+def _integrity_alarm(error: IntegrityAlarm) -> tuple[str, int]:
+    # Someone changed the database behind the app's back: say what, and record nothing.
+    problems = [(ALARMS.get(kind, ALARMS["head"]), detail) for kind, detail in error.problems]
+    kinds = {kind for kind, _ in error.problems}
+    repairable = kinds <= {"replayed", "relinked", "missing", "unexpected", "unreadable"}
+    return render_template("integrity_alarm.html", problems=problems, repairable=repairable), 409
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(IntegrityAlarm, _integrity_alarm)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _unexpected)

@@ -4,10 +4,12 @@ import json
 import tempfile
 from datetime import UTC, datetime, time
 
-from flask import Response, abort, render_template, request, send_file
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import DateField
 from wtforms.validators import InputRequired
 
@@ -76,6 +78,24 @@ def verify() -> str:
         abort(400)
     check = ledger.verify(db.session(), current_user.login)
     return render_template("ledger/verify.html", check=check)
+
+
+@bp.post("/ledger/recover")
+@login_required
+def recover() -> WerkzeugResponse:
+    """After an alarm, the person's choice: rebuild what follows from the signed ledger."""
+    if not VerifyForm().validate_on_submit():
+        abort(400)
+    state = ledger.recover(db.session(), current_user.login)
+    flash(
+        _(
+            "Rebuilt %(platforms)d platforms and %(uses)d uses from your signed ledger.",
+            platforms=len(state.platforms),
+            uses=len(state.uses),
+        ),
+        "success",
+    )
+    return redirect(url_for("ledger.index"))
 
 
 @bp.get("/ledger/export.json")

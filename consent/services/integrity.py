@@ -1,0 +1,412 @@
+"""What the app last left in the database for a person, sealed with their key, and checked
+before anything is shown or signed.
+
+The ledger's signatures vouch for the events; this module makes them vouch for everything
+else the app keeps for the person too (the state of their platforms and uses, their
+requests and the files of the answers, their profile), which the database holds as rows
+an operator can edit. After every change the app seals a **manifest** under the person's
+data key: the head of their ledger (size and root) and, for every row it wrote, a
+fingerprint of each sealed value and each link (use -> platform, request -> platform,
+file -> request). Only a login can open or re-seal it. ``check`` compares the database with
+it before anything is read, and IntegrityAlarm names what differs: a replayed older
+ciphertext, a moved or relinked row, a deleted or added row, a ledger whose head moved
+back, a swapped public key.
+
+Every change to those rows goes through ``personal_transaction``: it takes the person's
+lock (the ledger head's row), checks, lets the caller write, and seals a manifest made of
+what it checked plus what this transaction itself wrote (collected from the session's
+flushes), never of what the database says at the end, so an edit made by someone else
+while the transaction runs is not sealed in but found by the next check.
+
+docs/security.md explains the mechanism and what it does not cover (a consistent rollback
+of the whole database, which the browser check and the witnesses catch).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, defer
+
+from consent import ledger
+from consent.errors import ConsentError, DecryptionError, IntegrityAlarm, VerificationError
+from consent.ledger.checkpoint import Checkpoint, open_checkpoint
+from consent.ledger.merkle import Frontier
+from consent.ledger.note import Signer, VerifierKey
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Profile, Request, RequestFile, Use, User
+from consent.services import transaction
+
+if TYPE_CHECKING:  # accounts seals a new account's first manifest: no import circle at run time
+    from consent.services.accounts import ActiveLogin
+
+_VERSION = 1
+
+#: The rows the manifest covers, and for each the columns it fingerprints: sealed values
+#: (by a digest of their ciphertext) and links (by the id they point to). A file's content
+#: is left out: it is written once and never changed, and its ciphertext is bound to the
+#: file's own id, so it can neither be replayed nor moved; its name and link are covered.
+OWNED: dict[type[Any], tuple[str, ...]] = {
+    User: ("email",),
+    Profile: Profile.FIELDS,
+    Platform: ("details", "private"),
+    Use: ("platform_id", "state"),
+    Request: ("platform_id", "details"),
+    RequestFile: ("request_id", "name"),
+}
+#: Where each kind of row says whose it is.
+_OWNER = {
+    User: "id",
+    Profile: "user_id",
+    Platform: "user_id",
+    Use: "user_id",
+    Request: "user_id",
+    RequestFile: "user_id",
+}
+_LINKS = {"platform_id", "request_id"}
+
+_CHECKED = "consent.integrity.checked"
+_PERSONAL = "consent.integrity.personal"
+
+
+# --- the person's key ---------------------------------------------------------------------
+
+
+def signer(login: ActiveLogin) -> Signer:
+    return Signer(ledger.origin_for(login.user.id), login.vault.read_bytes(login.user, "signing_private_key"))
+
+
+def verifier_key(login: ActiveLogin) -> VerifierKey:
+    """The person's verifier key, derived from their sealed private key (the seal
+    authenticates it). The copy of the public key kept in the clear (for whoever verifies
+    without logging in) must agree with it: if it does not, someone replaced it, and
+    IntegrityAlarm stops every ledger action."""
+    key = signer(login).verifier
+    if not hmac.compare_digest(key.public_key, login.user.signing_public_key):
+        raise IntegrityAlarm([("key", "the public key stored for this account is not the one its private key makes")])
+    return key
+
+
+# --- fingerprints -------------------------------------------------------------------------
+
+
+def _row_key(row: Any) -> str:
+    mapper = sa.inspect(type(row))
+    identity = "/".join(str(getattr(row, mapper.get_property_by_column(c).key)) for c in mapper.primary_key)
+    return f"{mapper.local_table.name}:{identity}"
+
+
+def _digest(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return hashlib.sha256(value).hexdigest()[:32]
+
+
+def _fingerprint(row: Any, names: tuple[str, ...]) -> dict[str, str | None]:
+    return {name: _digest(getattr(row, name)) for name in names}
+
+
+@dataclass
+class Manifest:
+    """The sealed record: the ledger head it was made at, and every owned row's fingerprint."""
+
+    size: int = 0
+    root: str = base64.b64encode(Frontier().root()).decode()
+    rows: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {"v": _VERSION, "size": self.size, "root": self.root, "rows": self.rows}, sort_keys=True
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Manifest:
+        data = json.loads(raw)
+        if data.get("v") != _VERSION:
+            raise ValueError(f"expected manifest version {_VERSION}, got {data.get('v')!r}")
+        return cls(int(data["size"]), str(data["root"]), dict(data["rows"]))
+
+
+def _root(head: LedgerHead) -> str:
+    return base64.b64encode(Frontier.from_bytes(head.size, head.frontier).root()).decode()
+
+
+def _owned_rows(s: Session, user_id: uuid.UUID) -> Iterator[Any]:
+    """Every row the manifest covers, loaded into the session (so later reads in this
+    transaction see the values that were checked, not whatever the database holds by then)."""
+    for model in OWNED:
+        query = (
+            sa.select(model).where(getattr(model, _OWNER[model]) == user_id).execution_options(populate_existing=True)
+        )
+        if model is RequestFile:
+            query = query.options(defer(RequestFile.content))  # files can be large; never needed here
+        yield from s.scalars(query)
+
+
+# --- checking -----------------------------------------------------------------------------
+
+
+class NotSealedYet(ConsentError):
+    """The account has no manifest yet (made before this check existed): it must be
+    adopted, from the signed ledger, before anything else (consent.services.ledger.adopt)."""
+
+
+def needs_adoption(s: Session, login: ActiveLogin) -> bool:
+    return s.scalar(sa.select(LedgerHead.manifest.is_(None)).where(LedgerHead.user_id == login.user.id)) is True
+
+
+def check(s: Session, login: ActiveLogin) -> None:
+    """Raise IntegrityAlarm unless the database holds what the person's key vouches for.
+
+    Once per transaction: the rows it loads stay in the session, so what follows reads the
+    values it checked. A difference found without the person's lock is looked at again
+    under it before it counts: a write of their own that committed between two reads of
+    the check is not an attack.
+    """
+    if s.info.get(_CHECKED) == login.user.id or _PERSONAL in s.info:
+        return
+    problems = _problems(s, login)
+    if problems:
+        with transaction(s):
+            lock(s, login.user.id)
+            problems = _problems(s, login)
+            if problems:
+                raise IntegrityAlarm(problems)
+    s.info[_CHECKED] = login.user.id
+
+
+def lock(s: Session, user_id: uuid.UUID) -> LedgerHead:
+    """The person's lock: the first write of the transaction, to their ledger head. On
+    PostgreSQL it locks the row, on SQLite the database; either way a second change by
+    the same person waits here until this one ends."""
+    locked = s.execute(sa.update(LedgerHead).where(LedgerHead.user_id == user_id).values(size=LedgerHead.size))
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConsentError(f"no ledger for this account (expected one head row, got {locked.rowcount})")  # type: ignore[attr-defined]
+    return s.scalars(
+        sa.select(LedgerHead).where(LedgerHead.user_id == user_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
+    user_id = login.user.id
+    try:
+        key = verifier_key(login)
+    except IntegrityAlarm as alarm:
+        return alarm.problems
+    head = s.scalars(
+        sa.select(LedgerHead).where(LedgerHead.user_id == user_id).execution_options(populate_existing=True)
+    ).one_or_none()
+    if head is None:
+        return [("head", "this account has no ledger head")]
+    if head.manifest is None:
+        raise NotSealedYet("this account's state has not been sealed yet")
+    problems = _head_problems(s, login, head, key)
+    try:
+        manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
+    except (DecryptionError, ValueError, KeyError):
+        return [*problems, ("unreadable", "the record of what the app last wrote does not open with your key")]
+    if head.size < manifest.size:
+        problems.append(
+            ("rolled_back", f"the ledger holds {head.size} events, but the app last left it with {manifest.size}")
+        )
+    elif (head.size, _root(head)) != (manifest.size, manifest.root):
+        problems.append(("head", f"the ledger's head ({head.size} events) is not where the app last left it"))
+    problems += _row_problems(login, manifest, list(_owned_rows(s, user_id)))
+    return problems
+
+
+def _head_problems(s: Session, login: ActiveLogin, head: LedgerHead, key: VerifierKey) -> list[tuple[str, str]]:
+    """The head must be what the newest signed checkpoint says, and the stored events must
+    end where it does."""
+    user_id = login.user.id
+    last = s.scalar(sa.select(sa.func.max(LedgerEntry.index)).where(LedgerEntry.user_id == user_id))
+    if (last if last is not None else -1) != head.size - 1:
+        return [("head", f"the ledger's head says {head.size} events, the stored events end at {last}")]
+    newest = s.scalar(sa.select(sa.func.max(LedgerCheckpoint.size)).where(LedgerCheckpoint.user_id == user_id))
+    if head.size == 0:
+        return [] if newest is None else [("head", f"an empty ledger has a checkpoint of size {newest}")]
+    if newest != head.size:
+        return [("head", f"the newest checkpoint is of size {newest}, the head of size {head.size}")]
+    note = s.scalar(
+        sa.select(LedgerCheckpoint.note).where(LedgerCheckpoint.user_id == user_id, LedgerCheckpoint.size == head.size)
+    )
+    try:
+        signed = open_checkpoint(note or "", key)
+        frontier = Frontier.from_bytes(head.size, head.frontier)
+    except (VerificationError, ValueError) as e:
+        return [("head", f"the newest checkpoint does not verify: {e}")]
+    if signed != Checkpoint(key.name, head.size, frontier.root()):
+        return [("head", "the ledger's head is not the tree its newest signed checkpoint describes")]
+    return []
+
+
+def _row_problems(login: ActiveLogin, manifest: Manifest, rows: list[Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen = set()
+    for row in rows:
+        name = _row_key(row)
+        seen.add(name)
+        expected = manifest.rows.get(name)
+        if expected is None:
+            problems.append(("unexpected", f"{name} was not written by the app"))
+            continue
+        actual = _fingerprint(row, OWNED[type(row)])
+        for column, value in actual.items():
+            if value == expected.get(column):
+                continue
+            if column in _LINKS:
+                problems.append(("relinked", f"{name} was moved from {expected.get(column)} to {value}"))
+            else:
+                problems.append(("replayed", f"{name}: {column} is not the value the app last wrote"))
+    for name in sorted(set(manifest.rows) - seen):
+        problems.append(("missing", f"{name} was deleted"))
+    return problems
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@dataclass
+class Personal:
+    """The state of a personal transaction: whose, their locked head, the checked manifest,
+    and what this transaction wrote (row key -> fingerprints, or None once deleted)."""
+
+    login: ActiveLogin
+    head: LedgerHead
+    manifest: Manifest
+    written: dict[str, dict[str, str | None] | None] = field(default_factory=dict)
+
+
+def personal(s: Session) -> Personal:
+    """The personal transaction this session is in; ConsentError outside one."""
+    found = s.info.get(_PERSONAL)
+    if not isinstance(found, Personal):
+        raise ConsentError("a change to a person's data must run in integrity.personal_transaction")
+    return found
+
+
+@contextmanager
+def personal_transaction(s: Session, login: ActiveLogin) -> Iterator[Personal]:
+    """One transaction of changes to the person's data: lock, check, write, seal, commit.
+
+    IntegrityAlarm before the caller runs leaves everything as it was: nothing is written,
+    and nothing signed, on top of a state the person's key does not vouch for.
+    """
+    if _PERSONAL in s.info:
+        raise ConsentError("personal transactions do not nest")
+    with transaction(s):
+        head = lock(s, login.user.id)
+        s.info.pop(_CHECKED, None)
+        problems = _problems(s, login)
+        if problems:
+            raise IntegrityAlarm(problems)
+        manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
+        state = s.info[_PERSONAL] = Personal(login, head, manifest)
+        try:
+            yield state
+            s.flush()
+            _seal(s, state)
+        finally:
+            s.info.pop(_PERSONAL, None)
+
+
+def behind_manifest(login: ActiveLogin, head: LedgerHead) -> list[tuple[str, str]]:
+    """A rollback or fork the sealed manifest is evidence of: the ledger stands behind,
+    or beside, the head the app last sealed. (No manifest, or one that does not open, is
+    no evidence either way.)"""
+    if head.manifest is None:
+        return []
+    try:
+        manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
+    except (DecryptionError, ValueError, KeyError):
+        return []
+    if head.size < manifest.size:
+        return [("rolled_back", f"the ledger holds {head.size} events, but the app last left it with {manifest.size}")]
+    if head.size == manifest.size and _root(head) != manifest.root:
+        return [("forked", f"the ledger of {head.size} events is not the one the app last left")]
+    return []
+
+
+def seal_new_account(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
+    """The first manifest of a new account (inside registration's transaction)."""
+    rows = {_row_key(login.user): _fingerprint(login.user, OWNED[User])}
+    login.vault.write_bytes(head, "manifest", Manifest(rows=rows).to_bytes())
+
+
+def seal_current(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
+    """Seal what the database holds now, as it is: only for adopting an account whose state
+    was first checked against the signed ledger (consent.services.ledger.adopt)."""
+    rows = {_row_key(row): _fingerprint(row, OWNED[type(row)]) for row in _owned_rows(s, login.user.id)}
+    manifest = Manifest(head.size, _root(head), rows)
+    login.vault.write_bytes(head, "manifest", manifest.to_bytes())
+
+
+def _seal(s: Session, state: Personal) -> None:
+    rows = dict(state.manifest.rows)
+    for name, fingerprint in state.written.items():
+        if fingerprint is None:
+            rows.pop(name, None)
+        else:
+            rows[name] = {**rows.get(name, {}), **fingerprint}
+    manifest = Manifest(state.head.size, _root(state.head), rows)
+    state.login.vault.write_bytes(state.head, "manifest", manifest.to_bytes())
+    s.flush()
+
+
+def _after_flush(s: Session, _context: Any) -> None:
+    """Collect what a flush wrote to owned rows: into the personal transaction's record,
+    or refuse it outside one (a change that no manifest would vouch for)."""
+    state = s.info.get(_PERSONAL)
+    for row in [*s.new, *s.dirty, *s.deleted]:
+        names = OWNED.get(type(row))
+        if names is None:
+            continue
+        inspected = sa.inspect(row)
+        if row in s.dirty and not any(inspected.attrs[name].history.has_changes() for name in names):
+            continue  # e.g. a new password hash: nothing the manifest covers
+        if state is None:
+            if s.info.get("consent.integrity.unguarded"):
+                continue
+            raise ConsentError(f"{_row_key(row)} was written outside a personal transaction")
+        if getattr(row, _OWNER[type(row)]) != state.login.user.id:
+            raise ConsentError(f"{_row_key(row)} belongs to another account")
+        if row in s.deleted:
+            state.written[_row_key(row)] = None
+            continue
+        changed = {
+            name: _digest(getattr(row, name))
+            for name in names
+            if row in s.new or inspected.attrs[name].history.has_changes()
+        }
+        if changed:
+            state.written[_row_key(row)] = {**(state.written.get(_row_key(row)) or {}), **changed}
+
+
+def _forget_check(s: Session, *_: Any) -> None:
+    s.info.pop(_CHECKED, None)
+
+
+@contextmanager
+def unguarded(s: Session) -> Iterator[None]:
+    """Writes that need no manifest: registration (which seals the first one) and account
+    deletion (which removes the rows and the manifest together)."""
+    s.info["consent.integrity.unguarded"] = True
+    try:
+        yield
+    finally:
+        s.info.pop("consent.integrity.unguarded", None)
+
+
+sa.event.listen(Session, "after_flush", _after_flush)
+sa.event.listen(Session, "after_commit", _forget_check)
+sa.event.listen(Session, "after_rollback", _forget_check)
