@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -158,11 +158,28 @@ def _owned_rows(s: Session, user_id: uuid.UUID) -> Iterator[Any]:
 
 class NotSealedYet(ConsentError):
     """The account has no manifest yet (made before this check existed): it must be
-    adopted, from the signed ledger, before anything else (consent.services.ledger.adopt)."""
+    adopted, from the signed ledger, before anything else."""
+
+
+#: How an account without a manifest is adopted: consent.services.ledger.recover, which
+#: checks the state against the signed ledger first. The ledger service registers it
+#: (it builds on this module, so this module cannot import it).
+_adopters: list[Callable[[Session, ActiveLogin], object]] = []
+
+
+def adopt_with(adopter: Callable[[Session, ActiveLogin], object]) -> None:
+    _adopters[:] = [adopter]
 
 
 def needs_adoption(s: Session, login: ActiveLogin) -> bool:
     return s.scalar(sa.select(LedgerHead.manifest.is_(None)).where(LedgerHead.user_id == login.user.id)) is True
+
+
+def _adopt_if_needed(s: Session, login: ActiveLogin) -> None:
+    if needs_adoption(s, login):
+        if not _adopters:
+            raise NotSealedYet("this account's state has not been sealed yet, and nothing can adopt it")
+        _adopters[0](s, login)
 
 
 def check(s: Session, login: ActiveLogin) -> None:
@@ -175,6 +192,7 @@ def check(s: Session, login: ActiveLogin) -> None:
     """
     if s.info.get(_CHECKED) == login.user.id or _PERSONAL in s.info:
         return
+    _adopt_if_needed(s, login)
     problems = _problems(s, login)
     if problems:
         with transaction(s):
@@ -304,6 +322,7 @@ def personal_transaction(s: Session, login: ActiveLogin) -> Iterator[Personal]:
     """
     if _PERSONAL in s.info:
         raise ConsentError("personal transactions do not nest")
+    _adopt_if_needed(s, login)
     with transaction(s):
         head = lock(s, login.user.id)
         s.info.pop(_CHECKED, None)

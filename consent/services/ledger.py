@@ -343,12 +343,6 @@ def recover(s: Session, login: ActiveLogin) -> LedgerState:
     return state
 
 
-def ensure_sealed(s: Session, login: ActiveLogin) -> None:
-    """Adopt an account made before the sealed manifest existed (see ``recover``)."""
-    if integrity.needs_adoption(s, login):
-        recover(s, login)
-
-
 def _rewrite_projection(s: Session, login: ActiveLogin, state: LedgerState) -> None:
     user_id, now = login.user.id, datetime.now(UTC)
     platforms = {row.id: row for row in s.scalars(sa.select(Platform).where(Platform.user_id == user_id))}
@@ -423,3 +417,6 @@ def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
         return None
     checkpoint = open_checkpoint(note, verifier_key(login))
     return Citation(index, entry.leaf_hash.hex(), checkpoint.size, base64.b64encode(checkpoint.root).decode())
+
+
+integrity.adopt_with(recover)  # an account from before the seal is adopted from its signed ledger

@@ -15,7 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user
 from consent import db
 from consent.config import LANGUAGES
 from consent.keys import Argon2Params
-from consent.services import accounts, ledger
+from consent.services import accounts
 from consent.vault import Vault
 
 
@@ -53,10 +53,7 @@ def start_login(login: accounts.ActiveLogin) -> None:
 
 def _load(token: str) -> CurrentUser | None:
     login = accounts.resume(db.session(), account_settings(), token)
-    if login is None:
-        return None
-    ledger.ensure_sealed(db.session(), login)  # once per account, after the upgrade that added the seal
-    return CurrentUser(login)
+    return None if login is None else CurrentUser(login)
 
 
 def select_language() -> str:

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from consent import db
 from consent.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword, WrongRecoveryCode
-from consent.services import accounts, ledger, platforms
+from consent.services import accounts, platforms
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
 from consent.web.forms import weak_password_message
@@ -58,7 +58,6 @@ def login() -> str | Response | tuple[str, int]:
             return form_page("auth/login.html", form=form)[0], 429
         else:
             start_login(opened)
-            ledger.ensure_sealed(db.session(), opened)
             # Grants past their expiry date enter the ledger now that the key is at hand.
             platforms.record_expiries(db.session(), opened)
             return redirect(safe_next(request.args.get("next")))

@@ -1,0 +1,303 @@
+"""An operator with write access to the database tries to forge a person's history.
+
+Each attack is made the way such an operator would: straight in the database (Core
+statements on their own connection, no app code), between two of the person's requests.
+Each must end in an alarm that names what is wrong, and nothing recorded or signed on top.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from consent import db
+from consent.errors import IntegrityAlarm, VerificationError
+from consent.ledger import bundle
+from consent.ledger.checkpoint import Checkpoint
+from consent.ledger.merkle import Frontier
+from consent.ledger.note import Signer, VerifierKey
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
+from consent.services import accounts, integrity, ledger, platforms
+from tests.conftest import PASSWORD, Auth
+from tests.test_platforms import add_platform, add_use, decide, use_ids
+from tests.test_requests import post_letter
+
+
+@pytest.fixture
+def person(auth: Auth) -> Auth:
+    auth.register()
+    auth.post("/profile", {"full_name": "Ada Lovelace", "postal_address": "1 Street\nLondon", "country": "GB"})
+    return auth
+
+
+def _login(app: Any) -> accounts.ActiveLogin:
+    settings = app.extensions["consent.accounts"]
+    return accounts.log_in(db.session(), settings, email="ada@example.org", password=PASSWORD)
+
+
+def operator(app: Any, *statements: sa.Executable) -> None:
+    """What an operator with write access does: statements on their own connection."""
+    with app.app_context(), db.engine().begin() as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def ledger_rows(app: Any) -> tuple[int, int, int]:
+    with app.app_context(), db.engine().connect() as conn:
+        count = lambda table: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()  # noqa: E731
+        head = conn.execute(sa.select(LedgerHead.__table__.c.size)).scalar_one()
+        return count(LedgerEntry.__table__), count(LedgerCheckpoint.__table__), head
+
+
+def assert_alarm(response: Any, *phrases: str) -> str:
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409, page[:2000]
+    assert 'id="integrity-alarm"' in page and "Nothing was recorded or signed." in page
+    for phrase in phrases:
+        assert phrase in page, phrase
+    return page
+
+
+def _withdraw_is_refused(app: Any, person: Auth, use_id: str) -> None:
+    """The decision is refused with the alarm, and the ledger does not grow."""
+    before = ledger_rows(app)
+    token = person.client.get("/dashboard")
+    assert token.status_code == 409  # the page that would carry the button shows the alarm
+    with app.app_context():
+        s = db.session()
+        login = _login(app)
+        with pytest.raises(IntegrityAlarm):
+            platforms.decide(s, login, uuid.UUID(use_id), "withdraw")
+    assert ledger_rows(app) == before
+
+
+def test_a_swapped_public_key_stops_every_ledger_action(person, app, client, tmp_path):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    with app.app_context():
+        real_key = ledger.verifier_key(_login(app))
+    # The operator puts their own key in place and re-signs every stored checkpoint with it.
+    theirs = Ed25519PrivateKey.generate()
+    signer = Signer(real_key.name, theirs.private_bytes_raw())
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(sa.update(User.__table__).values(signing_public_key=theirs.public_key().public_bytes_raw()))
+        for size, note in conn.execute(sa.select(LedgerCheckpoint.__table__.c.size, LedgerCheckpoint.__table__.c.note)):
+            body = note[: note.index("\n\n") + 1]
+            conn.execute(
+                sa.update(LedgerCheckpoint.__table__)
+                .where(LedgerCheckpoint.__table__.c.size == size)
+                .values(note=Checkpoint.parse_body(body).sign(signer))
+            )
+    assert_alarm(client.get("/ledger"), "is not your key")
+    assert_alarm(client.get("/platforms"), "is not your key")
+    _withdraw_is_refused(app, person, use_id)
+    # The export names the key the sealed private key makes, not the stored copy, so the
+    # operator's re-signed checkpoints fail against it.
+    export = client.get("/ledger/export.json")
+    assert json.loads(export.data)["verifier_key"] == str(real_key)
+    path = tmp_path / "export.json"
+    path.write_bytes(export.data)
+    export.close()
+    with path.open("rb") as f, pytest.raises(VerificationError, match=r"does not verify|no signature"):
+        bundle.verify_bundle(f, expected_key=real_key)
+    with app.app_context():
+        check = ledger.verify(db.session(), _login(app))
+    assert not check.ok and "public key stored for this account" in check.problems[0]
+
+
+def test_a_use_moved_to_another_platform_is_found_before_anything_is_signed(person, app, client):
+    shop = add_platform(person)
+    spam = add_platform(person, name="SpamCorp", email="sales@spam.example")
+    add_use(person, shop, "Marketing")
+    use_id = use_ids(app, shop)["Marketing"]
+    operator(app, sa.update(Use.__table__).where(Use.__table__.c.id == uuid.UUID(use_id)).values(platform_id=uuid.UUID(spam)))
+    page = assert_alarm(client.get(f"/platforms/{spam}"), "A record was moved to another platform or request.")
+    assert f"uses:{use_id} was moved from {shop} to {spam}" in page
+    _withdraw_is_refused(app, person, use_id)
+
+
+def test_an_older_ciphertext_written_back_is_found(person, app, client):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    table = Use.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        granted = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
+    decide(person, use_id, "withdraw")
+    operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted))
+    page = assert_alarm(client.get(f"/platforms/{platform_id}"), "A value was replaced")
+    assert "Granted" not in page
+    _withdraw_is_refused(app, person, use_id)
+    with app.app_context():
+        check = ledger.verify(db.session(), _login(app))
+    assert not check.ok and f"uses:{use_id}: state is not the value the app last wrote" in check.problems
+
+
+def test_rebuilding_from_the_signed_ledger_clears_a_replayed_use(person, app, client):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    table = Use.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        granted = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
+    decide(person, use_id, "withdraw")
+    operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted))
+    alarm = assert_alarm(client.get("/dashboard"), "Rebuild from my signed ledger")
+    token = alarm.split('action="/ledger/recover">', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    rebuilt = client.post("/ledger/recover", data={"csrf_token": token})
+    assert rebuilt.status_code == 302
+    page = client.get(f"/platforms/{platform_id}")
+    assert page.status_code == 200 and "Withdrawn" in page.get_data(as_text=True)
+    assert decide(person, use_id, "grant").status_code == 302  # decisions work again
+    assert ledger_rows(app)[2] == 4
+
+
+def test_a_deleted_request_is_found(person, app, client):
+    platform_id = add_platform(person)
+    sent = post_letter(person, platform_id, step="sent", sent_on="2026-11-20")
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:2000]
+    operator(app, sa.delete(Request.__table__))
+    page = assert_alarm(client.get("/requests"), "A record the app wrote is gone.")
+    assert "was deleted" in page
+
+
+def test_a_request_whose_events_are_gone_is_found(person, app, client):
+    """Truncation: the newest events and checkpoints deleted and the head set back; the
+    request row the letter made is still there."""
+    platform_id = add_platform(person)
+    sent = post_letter(person, platform_id, step="sent", sent_on="2026-11-20")
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:2000]
+    roll_back(app, to_size=1)
+    assert_alarm(client.get("/requests"), "This ledger was rolled back")
+    # "Rebuild" is not offered: repairing a rollback would sign a fork.
+    page = assert_alarm(client.get("/dashboard"))
+    assert "Rebuild from my signed ledger" not in page
+    with app.app_context():
+        with pytest.raises(IntegrityAlarm, match="rolled_back"):
+            ledger.recover(db.session(), _login(app))
+
+
+def roll_back(app: Any, *, to_size: int) -> None:
+    """The operator deletes the newest events and checkpoints and sets the head back: no key needed."""
+    entries, checkpoints, heads = LedgerEntry.__table__, LedgerCheckpoint.__table__, LedgerHead.__table__
+    with app.app_context(), db.engine().begin() as conn:
+        leaves = conn.execute(sa.select(entries.c.leaf_hash).order_by(entries.c.index)).scalars().all()
+        frontier = Frontier()
+        for leaf in leaves[:to_size]:
+            frontier.append(leaf)
+        conn.execute(sa.delete(entries).where(entries.c.index >= to_size))
+        conn.execute(sa.delete(checkpoints).where(checkpoints.c.size > to_size))
+        conn.execute(sa.update(heads).values(size=to_size, frontier=frontier.to_bytes()))
+
+
+def test_a_rolled_back_ledger_refuses_the_next_decision(person, app, client):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    add_use(person, platform_id, "DirectMarketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    roll_back(app, to_size=2)
+    assert_alarm(client.get("/ledger"), "This ledger was rolled back")
+    _withdraw_is_refused(app, person, use_id)
+    # The person's browser-less "verify" says so too.
+    with app.app_context():
+        check = ledger.verify(db.session(), _login(app))
+    assert "the ledger holds 2 events, but the app last left it with 3" in check.problems
+
+
+def test_a_head_that_disagrees_with_the_newest_checkpoint_is_found(person, app, client):
+    add_platform(person)
+    add_platform(person, name="Other")
+    operator(app, sa.update(LedgerHead.__table__).values(frontier=bytes(32)))
+    assert_alarm(client.get("/platforms"), "does not match its newest signed checkpoint")
+
+
+def test_a_row_copied_in_from_nowhere_is_found(person, app, client):
+    platform_id = add_platform(person)
+    table = Platform.__table__
+    with app.app_context(), db.engine().begin() as conn:
+        row = conn.execute(sa.select(table)).mappings().one()
+        conn.execute(sa.insert(table).values({**row, "id": uuid.uuid4()}))
+    assert platform_id
+    assert_alarm(client.get("/platforms"), "A record appeared that the app never wrote.")
+
+
+def test_honest_use_leaves_the_manifest_in_step(person, app, client):
+    """Every kind of change the app makes is sealed: no alarm after a long honest session."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing", expires="2027-01-01")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    decide(person, use_id, "withdraw")
+    person.post("/profile", {"full_name": "Ada Lovelace", "country": "FR"})
+    sent = post_letter(person, platform_id, step="sent", sent_on="2026-11-20")
+    request_id = sent.headers["Location"].rsplit("/", 1)[1]
+    person.post(f"/requests/{request_id}", {"status": "answered", "note": "They sent a CSV"}, action=f"/requests/{request_id}/update")
+    person.post(f"/platforms/{platform_id}/edit", {"name": "Shopwise", "country": "DE", "notes": "new note"})
+    for path in ["/dashboard", "/platforms", f"/platforms/{platform_id}", "/requests", f"/requests/{request_id}", "/ledger", "/profile"]:
+        assert client.get(path).status_code == 200, path
+    with app.app_context():
+        s = db.session()
+        assert ledger.verify(s, _login(app)).ok
+
+
+def test_owned_rows_cannot_be_written_outside_a_personal_transaction(person, app):
+    add_platform(person)
+    with app.app_context():
+        s = db.session()
+        row = s.scalar(sa.select(Platform))
+        row.private = row.details
+        with pytest.raises(Exception, match="outside a personal transaction"):
+            s.flush()
+        s.rollback()
+
+
+def test_an_account_from_before_the_seal_is_adopted_from_its_signed_ledger(person, app, client):
+    """The upgrade leaves existing accounts without a manifest: the next request makes it,
+    after rebuilding platforms and uses from the signed ledger."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    table = Use.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        granted = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
+    decide(person, use_id, "withdraw")
+    # As after the migration, plus a stale state the old code would have shown.
+    operator(
+        app,
+        sa.update(LedgerHead.__table__).values(manifest=None),
+        sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted),
+    )
+    page = client.get(f"/platforms/{platform_id}")
+    assert page.status_code == 200 and "Withdrawn" in page.get_data(as_text=True)
+    with app.app_context():
+        s = db.session()
+        assert s.scalar(sa.select(LedgerHead.manifest)) is not None
+        assert not integrity.needs_adoption(s, _login(app))
+
+
+def test_adoption_refuses_a_letter_the_ledger_does_not_know(person, app, client):
+    platform_id = add_platform(person)
+    sent = post_letter(person, platform_id, step="sent", sent_on="2026-11-20")
+    request_id = sent.headers["Location"].rsplit("/", 1)[1]
+    entries = LedgerEntry.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar_one() == 2
+    roll_back(app, to_size=1)
+    operator(app, sa.update(LedgerHead.__table__).values(manifest=None))
+    page = assert_alarm(client.get("/requests"), "A record appeared that the app never wrote.")
+    assert f"requests:{request_id} is not in the ledger" in page
+
+
+def test_the_key_the_app_shows_is_derived_from_the_sealed_private_key(person, app, client):
+    add_platform(person)
+    with app.app_context():
+        login = _login(app)
+        key = ledger.verifier_key(login)
+        assert key == integrity.signer(login).verifier
+        assert isinstance(key, VerifierKey)
+    assert str(key) in client.get("/ledger").get_data(as_text=True)
