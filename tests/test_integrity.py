@@ -301,3 +301,50 @@ def test_the_key_the_app_shows_is_derived_from_the_sealed_private_key(person, ap
         assert key == integrity.signer(login).verifier
         assert isinstance(key, VerifierKey)
     assert str(key) in client.get("/ledger").get_data(as_text=True)
+
+
+def test_the_key_card_shows_prints_and_downloads_the_key(person, app, client):
+    add_platform(person)
+    with app.app_context():
+        key = ledger.verifier_key(_login(app))
+    page = client.get("/ledger/key")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'id="verifier-key">{key}<' in html
+    fingerprint = f"{key.key_id:08x}"
+    assert " ".join(fingerprint[i : i + 2] for i in range(0, 8, 2)) in html
+    assert "<svg" in html and "<script" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    text = client.get("/ledger/key-card.txt")
+    assert text.mimetype == "text/plain" and "attachment" in text.headers["Content-Disposition"]
+    assert text.get_data(as_text=True).strip().endswith(str(key))
+    pdf = client.get("/ledger/key-card.pdf")
+    assert pdf.mimetype == "application/pdf"
+    from pypdf import PdfReader
+    import io
+
+    extracted = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).replace("\n", "")
+    assert str(key) in extracted
+    assert client.get("/ledger/key-card.exe").status_code == 404
+
+
+def test_the_printed_key_cards_qr_code_reads_back_as_the_key(person, app, client):
+    """Read the QR code out of the PDF as a phone would read it off the paper."""
+    import io
+
+    import zxingcpp
+    from pypdf import PdfReader
+
+    with app.app_context():
+        key = ledger.verifier_key(_login(app))
+    (page,) = PdfReader(io.BytesIO(client.get("/ledger/key-card.pdf").data)).pages
+    (image,) = page.images
+    (code,) = zxingcpp.read_barcodes(image.image)
+    assert code.format == zxingcpp.BarcodeFormat.QRCode
+    assert code.text == str(key)
+
+
+def test_the_key_card_is_refused_when_the_stored_key_was_swapped(person, app, client):
+    add_platform(person)
+    operator(app, sa.update(User.__table__).values(signing_public_key=bytes(32)))
+    assert_alarm(client.get("/ledger/key"), "is not your key")
+    assert client.get("/ledger/key-card.pdf").status_code == 409

@@ -131,6 +131,7 @@ def test_withdrawal_letter_in_two_clicks_names_the_event_and_its_receipt_verifie
         cited = ledger.citation(s, login, withdrawal["index"])
         key = str(ledger.verifier_key(login))
     assert f"événement {withdrawal['index']}, SHA-256 {cited.hash}" in page
+    assert f"Clé qui signe le registre : {key}" in page  # so that the citation can be checked
     assert "Retrait de mon consentement" in page
     eml = post_letter(person, platform_id, kind="withdrawal", uses=use_id, step="eml")
     message = email.message_from_bytes(eml.data, policy=email.policy.default)

@@ -186,6 +186,8 @@ class LetterRequest:
     uses: tuple[str, ...] = ()
     details: str = ""
     references: tuple[LedgerReference, ...] = ()
+    #: The verifier key of the person's ledger, named with the references so they can be checked.
+    ledger_key: str = ""
     original: Original | None = None
     platform: Party | None = None
     due: date | None = None
@@ -285,6 +287,7 @@ def compose(request: LetterRequest) -> Letter:
             uses=list(request.uses),
             details=request.details.strip(),
             references=[{**r.__dict__, "decided": _day(r.decided, lang)} for r in request.references],
+            ledger_key=request.ledger_key,
             original=original,
             timeline=timeline,
             platform_block=_block(_name(request.platform.name), request.platform.address) if request.platform else "",

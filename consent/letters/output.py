@@ -30,15 +30,15 @@ from consent.letters import Letter, LetterError
 #: Beyond this, browsers and mail programs truncate or refuse a mailto: link; the page
 #: offers the text to copy instead.
 MAILTO_LIMIT = 2000
-_FONT = "ConsentVera"
+FONT = "ConsentVera"
 
 
-def _register_font() -> None:
+def register_font() -> None:
     # Bitstream Vera ships with reportlab and covers what the three languages need
     # (é, è, à, ç, œ, ä, ö, ü, ß, €); the PDF base fonts would not embed them.
-    if _FONT not in pdfmetrics.getRegisteredFontNames():
+    if FONT not in pdfmetrics.getRegisteredFontNames():
         fonts = Path(reportlab.__file__).parent / "fonts"
-        pdfmetrics.registerFont(TTFont(_FONT, str(fonts / "Vera.ttf")))
+        pdfmetrics.registerFont(TTFont(FONT, str(fonts / "Vera.ttf")))
 
 
 def one_line(text: str) -> str:
@@ -47,7 +47,7 @@ def one_line(text: str) -> str:
 
 
 def to_pdf(letter: Letter) -> bytes:
-    _register_font()
+    register_font()
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out,
@@ -60,7 +60,7 @@ def to_pdf(letter: Letter) -> bytes:
         author=one_line(letter.sender.name),
         lang=letter.language,
     )
-    style = ParagraphStyle("letter", fontName=_FONT, fontSize=10.5, leading=14.5)
+    style = ParagraphStyle("letter", fontName=FONT, fontSize=10.5, leading=14.5)
     story: list[object] = []
     for block in letter.text.split("\n\n"):
         # escape() first: a "<" or "&" typed by the person is text, not reportlab markup.

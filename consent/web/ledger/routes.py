@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import DateField
 from wtforms.validators import InputRequired
 
-from consent import db
+from consent import db, keycard
 from consent.errors import VerificationError
+from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms
 from consent.web.ledger import bp
@@ -52,6 +54,38 @@ def index() -> str:
         as_of_form=AsOfForm(formdata=None),
         verify_form=VerifyForm(),
         key=ledger.verifier_key(current_user.login),
+    )
+
+
+def _card_lines(key: VerifierKey) -> list[str]:
+    return [
+        _("Keep this card away from the server that hosts your ledger."),
+        _("With it, anyone can check offline that a ledger export or a receipt is yours:"),
+        "consent verify FILE --key KEY",
+        _("Key ID: %(fingerprint)s", fingerprint=keycard.fingerprint(key)),
+        _("Ledger: %(origin)s", origin=key.name),
+    ]
+
+
+@bp.get("/ledger/key")
+@login_required
+def key_card() -> str:
+    key = ledger.verifier_key(current_user.login)
+    qr = Markup(keycard.qr_svg(key))  # noqa: S704 - SVG that segno drew from the key alone: no user text
+    return render_template("ledger/key.html", key=key, fingerprint=keycard.fingerprint(key), qr=qr)
+
+
+@bp.get("/ledger/key-card.<any(pdf, txt):kind>")
+@login_required
+def key_card_download(kind: str) -> Response:
+    key = ledger.verifier_key(current_user.login)
+    lines = _card_lines(key)
+    if kind == "pdf":
+        body, mimetype = keycard.to_pdf(key, title=_("Consent ledger: key card"), lines=lines), "application/pdf"
+    else:
+        body, mimetype = keycard.to_text(key, lines).encode(), "text/plain; charset=utf-8"
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="consent-key-card.{kind}"'}
     )
 
 
