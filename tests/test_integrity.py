@@ -7,13 +7,16 @@ Each must end in an alarm that names what is wrong, and nothing recorded or sign
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pypdf import PdfReader
 
 from consent import db
 from consent.errors import IntegrityAlarm, VerificationError
@@ -319,9 +322,6 @@ def test_the_key_card_shows_prints_and_downloads_the_key(person, app, client):
     assert text.get_data(as_text=True).strip().endswith(str(key))
     pdf = client.get("/ledger/key-card.pdf")
     assert pdf.mimetype == "application/pdf"
-    from pypdf import PdfReader
-    import io
-
     extracted = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).replace("\n", "")
     assert str(key) in extracted
     assert client.get("/ledger/key-card.exe").status_code == 404
@@ -329,11 +329,6 @@ def test_the_key_card_shows_prints_and_downloads_the_key(person, app, client):
 
 def test_the_printed_key_cards_qr_code_reads_back_as_the_key(person, app, client):
     """Read the QR code out of the PDF as a phone would read it off the paper."""
-    import io
-
-    import zxingcpp
-    from pypdf import PdfReader
-
     with app.app_context():
         key = ledger.verifier_key(_login(app))
     (page,) = PdfReader(io.BytesIO(client.get("/ledger/key-card.pdf").data)).pages
