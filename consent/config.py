@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": True,
     "SMTP_FROM": "",
+    "WITNESSES": [],
+    "WITNESS_QUORUM": 0,
+    "WITNESS_TIMEOUT_SECONDS": 5,
 }
 
 #: Keys long enough that guessing them is out of the question (256 bits in hex).
@@ -93,6 +96,11 @@ def _coerce(key: str, value: Any, *, source: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
             return value.lower() in {"1", "true", "yes", "on"}
+    elif isinstance(default, list):
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return value
+        if isinstance(value, str):  # from the environment: comma-separated
+            return [item.strip() for item in value.split(",") if item.strip()]
     elif isinstance(default, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -125,5 +133,12 @@ def _check(settings: dict[str, Any]) -> None:
             raise ConfigError(f"{key.lower()}: expected at least 1, got {settings[key]}")
     if settings["SMTP_HOST"] and "@" not in settings["SMTP_FROM"]:
         raise ConfigError("smtp_from: expected the address the app sends from when smtp_host is set")
+    if not 0 <= settings["WITNESS_QUORUM"] <= len(settings["WITNESSES"]):
+        raise ConfigError(
+            f"witness_quorum: expected 0 (all) to {len(settings['WITNESSES'])} (the number of witnesses), "
+            f"got {settings['WITNESS_QUORUM']}"
+        )
+    if settings["WITNESS_TIMEOUT_SECONDS"] < 1:
+        raise ConfigError(f"witness_timeout_seconds: expected at least 1, got {settings['WITNESS_TIMEOUT_SECONDS']}")
     if settings["ARGON2_MEMORY_KIB"] < 8 * settings["ARGON2_PARALLELISM"]:
         raise ConfigError("argon2_memory_kib: expected at least 8 KiB per lane of argon2_parallelism")

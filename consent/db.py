@@ -32,7 +32,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
-    app.extensions["consent.db"] = sessionmaker(engine, expire_on_commit=False)
+    from consent.services import witnessing
+
+    # Every session knows the instance's witnesses: the ledger service asks them before signing.
+    witnesses = witnessing.WitnessPolicy.from_settings(app.config)
+    app.extensions["consent.db"] = sessionmaker(engine, expire_on_commit=False, info={witnessing.POLICY: witnesses})
     app.teardown_appcontext(_close_session)
 
 

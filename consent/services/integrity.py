@@ -303,6 +303,8 @@ class Personal:
     head: LedgerHead
     manifest: Manifest
     written: dict[str, dict[str, str | None] | None] = field(default_factory=dict)
+    #: Steps to run once the caller's writes are flushed, before the seal (the witnesses').
+    before_seal: list[Callable[[], object]] = field(default_factory=list)
 
 
 def personal(s: Session) -> Personal:
@@ -334,6 +336,8 @@ def personal_transaction(s: Session, login: ActiveLogin) -> Iterator[Personal]:
         try:
             yield state
             s.flush()
+            for step in state.before_seal:
+                step()
             _seal(s, state)
         finally:
             s.info.pop(_PERSONAL, None)

@@ -26,7 +26,7 @@ from consent.ledger.checkpoint import Checkpoint, open_checkpoint
 from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash
 from consent.ledger.state import LedgerState, PlatformState, UseState, replay
 from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
-from consent.services import integrity, transaction
+from consent.services import integrity, transaction, witnessing
 from consent.services.accounts import ActiveLogin
 from consent.services.integrity import verifier_key as verifier_key  # the key, where ledger code looks for it
 
@@ -49,9 +49,18 @@ class LedgerWriter:
 
     def __init__(self, s: Session, login: ActiveLogin, now: datetime) -> None:
         self.s, self.login, self.now = s, login, now
-        self.head = integrity.personal(s).head
+        personal = integrity.personal(s)
+        self.head = personal.head
         self.frontier = Frontier.from_bytes(self.head.size, self.head.frontier)
         self.signer = integrity.signer(login)
+        if not personal.before_seal:
+            # Before the first signature of the transaction, the witnesses confirm the
+            # current checkpoint; after the last, they cosign the newest.
+            key, start = self.signer.verifier, self.head.size
+            known = witnessing.confirm(s, login, self.head, key)
+            personal.before_seal.append(
+                lambda: self.head.size > start and witnessing.cosign_newest(s, login, self.head, key, known)
+            )
 
     def record(
         self,

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent.errors import IntegrityAlarm
+from consent.services.witnessing import NotWitnessed
 
 _MESSAGES = {
     400: _l("The request could not be understood."),
@@ -65,8 +66,19 @@ def _integrity_alarm(error: IntegrityAlarm) -> tuple[str, int]:
     return render_template("integrity_alarm.html", problems=problems, repairable=repairable), 409
 
 
+def _not_witnessed(error: NotWitnessed) -> tuple[str, int]:
+    message = _l(
+        "The witnesses could not be reached (%(confirmed)d of %(required)d answered), so nothing was recorded. "
+        "Try again in a moment.",
+        confirmed=error.confirmed,
+        required=error.required,
+    )
+    return _page(503, message)
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(IntegrityAlarm, _integrity_alarm)
+    app.register_error_handler(NotWitnessed, _not_witnessed)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _unexpected)

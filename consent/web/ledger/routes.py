@@ -18,7 +18,7 @@ from consent import db, keycard
 from consent.errors import VerificationError
 from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
-from consent.services import ledger, platforms
+from consent.services import ledger, platforms, witnessing
 from consent.web.ledger import bp
 from consent.web.ledger.views import describe, timeline_for
 from consent.web.pages import form_page
@@ -54,6 +54,7 @@ def index() -> str:
         as_of_form=AsOfForm(formdata=None),
         verify_form=VerifyForm(),
         key=ledger.verifier_key(current_user.login),
+        witness=witnessing.status(db.session(), current_user.login),
     )
 
 
