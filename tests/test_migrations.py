@@ -98,3 +98,51 @@ def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
     assert [(size, bytes(frontier)) for size, frontier in heads] == [(0, b"")]
     assert _differences(engine) == []
     engine.dispose()
+
+
+def test_upgrade_leaves_existing_ledgers_unsealed_until_their_owner_logs_in(database_url):
+    """The sealed manifest needs the person's key: the migration adds an empty column, and
+    the account is adopted from its signed ledger at its next login (tests/test_integrity.py)."""
+    import uuid
+
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "508267f25efb")
+    user_id = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(
+            sa.table(
+                "users",
+                *(sa.column(name) for name in ("email_lookup", "email", "password_hash", "password_salt")),
+                *(sa.column(name) for name in ("password_kdf", "dek_by_password", "recovery_salt", "dek_by_recovery")),
+                sa.column("signing_public_key"),
+                sa.column("signing_private_key"),
+                sa.column("id", sa.Uuid()),
+                sa.column("created_at", sa.DateTime()),
+            )
+            .insert()
+            .values(
+                id=user_id,
+                email_lookup=b"l" * 32,
+                email=b"\x01e",
+                password_hash="h",
+                password_salt=b"s" * 16,
+                password_kdf="t=1,m=64,p=1",
+                dek_by_password=b"w",
+                recovery_salt=b"r" * 16,
+                dek_by_recovery=b"w",
+                signing_public_key=b"k" * 32,
+                signing_private_key=b"\x01p",
+                created_at=datetime(2026, 1, 1),
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO ledger_heads (user_id, size, frontier) VALUES (:u, 0, :f)"),
+            {"u": user_id.hex if engine.dialect.name == "sqlite" else user_id, "f": b""},
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT size, manifest FROM ledger_heads")).all() == [(0, None)]
+    assert _differences(engine) == []
+    migrate.downgrade(engine, "508267f25efb")
+    assert "manifest" not in {c["name"] for c in sa.inspect(engine).get_columns("ledger_heads")}
+    engine.dispose()
