@@ -250,6 +250,7 @@ def _compose_in_language(
             uses=tuple(use_label(u.purpose, u.label) for u in chosen_uses),
             details=options.details,
             references=tuple(references),
+            ledger_key=str(ledger.verifier_key(login)) if references else "",
             original=original,
             platform=platform,
             due=None if kind == "complaint" else response_due(received, country=view.state.country),
