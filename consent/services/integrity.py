@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from consent import ledger
 from consent.errors import ConsentError, DecryptionError, IntegrityAlarm, VerificationError
@@ -141,16 +141,17 @@ def _root(head: LedgerHead) -> str:
     return base64.b64encode(Frontier.from_bytes(head.size, head.frontier).root()).decode()
 
 
-def _owned_rows(s: Session, user_id: uuid.UUID) -> Iterator[Any]:
-    """Every row the manifest covers, loaded into the session (so later reads in this
-    transaction see the values that were checked, not whatever the database holds by then)."""
-    for model in OWNED:
-        query = (
-            sa.select(model).where(getattr(model, _OWNER[model]) == user_id).execution_options(populate_existing=True)
-        )
-        if model is RequestFile:
-            query = query.options(defer(RequestFile.content))  # files can be large; never needed here
-        yield from s.scalars(query)
+def _fingerprints(s: Session, user_id: uuid.UUID) -> Iterator[tuple[str, dict[str, str | None]]]:
+    """Every row the manifest covers, as (row key, fingerprint): only the columns it covers
+    (a file's content stays where it is), read as plain rows, at a fraction of the cost of
+    loading objects. What the services then load is what the next check looks at again."""
+    for model, names in OWNED.items():
+        table = model.__table__
+        identity = list(table.primary_key.columns)
+        query = sa.select(*identity, *(table.c[name] for name in names)).where(table.c[_OWNER[model]] == user_id)
+        for row in s.execute(query):
+            key = f"{table.name}:{'/'.join(str(value) for value in row[: len(identity)])}"
+            yield key, {name: _digest(value) for name, value in zip(names, row[len(identity) :], strict=True)}
 
 
 # --- checking -----------------------------------------------------------------------------
@@ -185,8 +186,7 @@ def _adopt_if_needed(s: Session, login: ActiveLogin) -> None:
 def check(s: Session, login: ActiveLogin) -> None:
     """Raise IntegrityAlarm unless the database holds what the person's key vouches for.
 
-    Once per transaction: the rows it loads stay in the session, so what follows reads the
-    values it checked. A difference found without the person's lock is looked at again
+    Once per transaction (a page's reads share one). A difference found without the person's lock is looked at again
     under it before it counts: a write of their own that committed between two reads of
     the check is not an attack.
     """
@@ -239,7 +239,7 @@ def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
         )
     elif (head.size, _root(head)) != (manifest.size, manifest.root):
         problems.append(("head", f"the ledger's head ({head.size} events) is not where the app last left it"))
-    problems += _row_problems(login, manifest, list(_owned_rows(s, user_id)))
+    problems += _row_problems(manifest, _fingerprints(s, user_id))
     return problems
 
 
@@ -268,17 +268,17 @@ def _head_problems(s: Session, login: ActiveLogin, head: LedgerHead, key: Verifi
     return []
 
 
-def _row_problems(login: ActiveLogin, manifest: Manifest, rows: list[Any]) -> list[tuple[str, str]]:
+def _row_problems(manifest: Manifest, rows: Iterator[tuple[str, dict[str, str | None]]]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen = set()
-    for row in rows:
-        name = _row_key(row)
+    for name, actual in rows:
         seen.add(name)
         expected = manifest.rows.get(name)
         if expected is None:
             problems.append(("unexpected", f"{name} was not written by the app"))
             continue
-        actual = _fingerprint(row, OWNED[type(row)])
+        if actual == expected:
+            continue
         for column, value in actual.items():
             if value == expected.get(column):
                 continue
@@ -369,8 +369,7 @@ def seal_new_account(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
 def seal_current(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
     """Seal what the database holds now, as it is: only for adopting an account whose state
     was first checked against the signed ledger (consent.services.ledger.adopt)."""
-    rows = {_row_key(row): _fingerprint(row, OWNED[type(row)]) for row in _owned_rows(s, login.user.id)}
-    manifest = Manifest(head.size, _root(head), rows)
+    manifest = Manifest(head.size, _root(head), dict(_fingerprints(s, login.user.id)))
     login.vault.write_bytes(head, "manifest", manifest.to_bytes())
 
 
@@ -415,8 +414,9 @@ def _after_flush(s: Session, _context: Any) -> None:
             state.written[_row_key(row)] = {**(state.written.get(_row_key(row)) or {}), **changed}
 
 
-def _forget_check(s: Session, *_: Any) -> None:
-    s.info.pop(_CHECKED, None)
+def _forget_check(s: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # a check holds for the transaction it ran in, no longer
+        s.info.pop(_CHECKED, None)
 
 
 @contextmanager
@@ -431,5 +431,4 @@ def unguarded(s: Session) -> Iterator[None]:
 
 
 sa.event.listen(Session, "after_flush", _after_flush)
-sa.event.listen(Session, "after_commit", _forget_check)
-sa.event.listen(Session, "after_rollback", _forget_check)
+sa.event.listen(Session, "after_transaction_end", _forget_check)
