@@ -199,3 +199,20 @@ def test_the_witness_status_counts_only_verified_cosignatures(witnessed, witness
         login = accounts.log_in(s, witnessed.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
         status = witnessing.status(s, login)
     assert (status.cosigned, status.required, status.acknowledged) == (0, 1, False)
+
+
+def test_adoption_asks_the_witness_too(witnessed, witness):
+    """A database restored whole, with its manifest blanked to force a fresh adoption:
+    the witness still knows the ledger was longer."""
+    person = Auth(witnessed.test_client())
+    person.register()
+    platform_id = add_platform(person)
+    saved = backup(witnessed)
+    add_use(person, platform_id, "Marketing")
+    restore(witnessed, saved)
+    with witnessed.app_context(), db.engine().begin() as conn:
+        conn.execute(sa.update(LedgerHead).values(manifest=None))
+    person.login()
+    page = person.client.get("/platforms")
+    assert page.status_code == 409
+    assert "witness.example/w1 has seen 2 events, the server holds 1" in page.get_data(as_text=True)

@@ -332,7 +332,7 @@ def recover(s: Session, login: ActiveLogin) -> LedgerState:
     rebuilt from the ledger alone (notes and identifiers, which are not in it, are kept);
     every sent letter must match its ``letter.sent`` event (same request, same SHA-256)
     and every such event its request. Refused, with IntegrityAlarm, when the ledger does
-    not verify or stands behind what the app last sealed: signing on top of a rolled-back
+    not verify or stands behind what the app last sealed or a witness saw: signing on top of a rolled-back
     ledger would fork the person's history, so a rollback is never "repaired" here.
     """
     with transaction(s), integrity.unguarded(s):
@@ -342,6 +342,7 @@ def recover(s: Session, login: ActiveLogin) -> LedgerState:
         problems += integrity.behind_manifest(login, head)
         if problems:
             raise IntegrityAlarm(problems)
+        witnessing.confirm(s, login, head, verifier_key(login))  # what nothing in the database can tell
         state = replay(iter_events(s, login, checked=False))
         _rewrite_projection(s, login, state)
         s.flush()
