@@ -108,7 +108,7 @@ def test_every_decision_is_cosigned_by_the_witness(witnessed, witness):
     assert [c.witness for c in found] == [witness.cosigner.key]
     assert abs(found[0].timestamp - time.time()) < 60  # a time vouched for by someone else
     page = person.client.get("/ledger").get_data(as_text=True)
-    assert "Confirmed by 1 of 1 witnesses" in page
+    assert "Witnesses that confirmed your newest checkpoint: 1 of 1." in page
 
 
 def test_a_rolled_back_database_refuses_the_next_decision(witnessed, witness):
