@@ -100,7 +100,7 @@ def test_event_bytes_are_canonical_and_carry_a_nonce():
         (lambda e: e.update(type="use.stolen"), "unknown type"),
         (lambda e: e.update(nonce="xyz"), "nonce of 32 hex digits"),
         (lambda e: e.update(at="yesterday"), "expected a UTC time"),
-        (lambda e: e.update(platform="not-a-uuid"), "platform is not a UUID"),
+        (lambda e: e.update(platform="not-a-uuid"), "expected platform as a lowercase hyphenated UUID"),
         (lambda e: e.update(index=-1), "whole-number index"),
         (lambda e: e.update(data=[]), "data to be an object"),
     ],

@@ -8,6 +8,8 @@ import copy
 import io
 import json
 import tracemalloc
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -184,7 +186,7 @@ def test_unknown_or_misplaced_members_are_refused(good, change, reason):
 
 def test_a_time_with_a_trailing_newline_is_a_verification_failure_not_a_crash(good):
     changed = _edit_entry(good, 5, '"at": "2026-01-05T14:00:00Z"', '"at": "2026-01-05T14:00:00Z\\n"')
-    with pytest.raises(VerificationError, match="event: unconverted data remains"):
+    with pytest.raises(VerificationError, match="expected a UTC time like 2026-01-31T12:00:00Z"):
         _verify(changed)
 
 
@@ -727,3 +729,30 @@ def test_cli_refuses_trailing_data_and_oversized_files(files, tmp_path):
     huge.write_text('{"padding": "' + "x" * (2 << 20) + '", "format": "consent-ledger-receipt/v1"}')
     result = _run(huge)
     assert result.exit_code == 1 and "the file's format member: expected at most 1 MiB" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("platform", "6356C0D8-76DA-4487-93A6-90266EA7AC24"),
+        ("platform", "6356c0d876da448793a690266ea7ac24"),
+        ("platform", "{6356c0d8-76da-4487-93a6-90266ea7ac24}"),
+        ("platform", "urn:uuid:6356c0d8-76da-4487-93a6-90266ea7ac24"),
+        ("nonce", "0123456789abcdef0123456789abcdef\n"),
+        ("at", "2026-11-02T09:30:00Z\n"),
+        ("at", "２026-11-02T09:30:00Z"),
+        ("at", "2026-02-30T09:30:00Z"),
+    ],
+)
+def test_an_event_in_another_spelling_is_refused(member, value):
+    event = events.new_event(
+        index=0,
+        type=events.PLATFORM_ADDED,
+        at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+        recorded=datetime(2026, 11, 2, 9, 31, tzinfo=UTC),
+        platform=uuid.UUID("6356c0d8-76da-4487-93a6-90266ea7ac24"),
+    )
+    events.check_event(event)  # as the app writes it
+    event[member] = value
+    with pytest.raises(VerificationError):
+        events.check_event(event)

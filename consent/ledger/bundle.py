@@ -381,15 +381,6 @@ def _brief(value: Any) -> str:
 # --- checking -----------------------------------------------------------------------------
 
 
-def check_event(event: Any, *, index: int | None = None) -> None:
-    """``events.check_event``, with the ValueError it can let through (``strptime`` on a time
-    that ends in a newline) turned into the VerificationError it should be."""
-    try:
-        events.check_event(event, index=index)
-    except ValueError as e:
-        raise VerificationError(f"event: {str(e).strip()}") from None
-
-
 def parse_key(text: str) -> VerifierKey:
     """A verifier key, in its canonical form only (the grammar of docs/ledger-format.md)."""
     key = VerifierKey.parse(text)
@@ -594,7 +585,7 @@ def verify_bundle(
         following = next(items, None)
         _check_position(position, current, previous, following)
         event, leaf, note = _leaf(current, position)
-        check_event(event, index=position)
+        events.check_event(event, index=position)
         canonical = events.encode(event)
         if leaf_hash(canonical) != leaf:
             raise VerificationError(f"event {position} was changed: it no longer hashes to its leaf")

@@ -57,8 +57,11 @@ REQUEST_TYPES = frozenset({LETTER_SENT, REQUEST_UPDATED})
 USE_TYPES = frozenset({USE_GRANTED, USE_REFUSED, USE_WITHDRAWN, USE_RENEWED, USE_EXPIRED})
 
 _KEYS = {"v", "index", "type", "nonce", "at", "recorded", "platform", "data"}
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_NONCE = re.compile(r"^[0-9a-f]{32}$")
+# ASCII digits only, and \Z: "$" would let a final newline through.
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
+_NONCE = re.compile(r"[0-9a-f]{32}\Z")
+#: The one spelling of a UUID in an event: lowercase, hyphenated, as str(uuid.UUID) writes it.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
 def format_time(moment: datetime) -> str:
@@ -70,7 +73,10 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     if not _TIME.match(text):
         raise VerificationError(f"expected a UTC time like 2026-01-31T12:00:00Z, got {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:  # the right shape, but no such moment (month 13, February 30)
+        raise VerificationError(f"expected a real UTC time, got {text!r}") from None
 
 
 def new_event(
@@ -131,9 +137,7 @@ def check_event(event: Any, *, index: int | None = None) -> None:
         parse_time(event[name])
     for name in ("platform", "use"):
         if name in event:
-            try:
-                uuid.UUID(str(event[name]))
-            except ValueError:
-                raise VerificationError(f"event: {name} is not a UUID") from None
+            if not isinstance(event[name], str) or not _UUID.match(event[name]):
+                raise VerificationError(f"event: expected {name} as a lowercase hyphenated UUID, got {event[name]!r}")
     if not isinstance(event["data"], dict):
         raise VerificationError("event: expected data to be an object")

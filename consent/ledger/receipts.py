@@ -32,7 +32,6 @@ from consent.ledger.bundle import (
     MAX_DEPTH,
     MIB,
     Report,
-    check_event,
     check_min_cosignatures,
     check_witnesses,
     fork_message,
@@ -224,7 +223,7 @@ def open_tlog_proof(text: str, key: VerifierKey) -> ProvenEvent:
         event = loads_strict(extra.decode("utf-8"))
     except (UnicodeDecodeError, VerificationError):
         raise VerificationError("proof: the extra data is not a JSON event") from None
-    check_event(event, index=index)
+    events.check_event(event, index=index)
     if events.encode(event) != extra:
         raise VerificationError("proof: the event in the extra data is not in canonical form")
     try:
@@ -254,7 +253,7 @@ def open_receipt(receipt: Any, *, expected_key: VerifierKey | None = None) -> Pr
         raise VerificationError(f"receipt: signed by {key}, not by the expected key {expected_key}")
     proven = open_tlog_proof(receipt["proof"], key)
     event = receipt["event"]
-    check_event(event)
+    events.check_event(event)
     if events.encode(event) != proven.canonical:
         raise VerificationError("receipt: its event differs from the event its proof was made for")
     allowed = {name for name, types in _RENDERING_TYPES.items() if event["type"] in types}
