@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +27,7 @@ from consent.ledger import bundle
 from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import Frontier
 from consent.ledger.note import Signer, VerifierKey
-from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
+from consent.models import Base, LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
 from consent.services import accounts, integrity, ledger, platforms
 from tests.conftest import PASSWORD, Auth
 from tests.test_platforms import add_platform, add_use, decide, use_ids
@@ -343,3 +346,64 @@ def test_the_key_card_is_refused_when_the_stored_key_was_swapped(person, app, cl
     operator(app, sa.update(User.__table__).values(signing_public_key=bytes(32)))
     assert_alarm(client.get("/ledger/key"), "is not your key")
     assert client.get("/ledger/key-card.pdf").status_code == 409
+
+
+def _consent_verify(*args: str) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("consent")
+    return subprocess.run([script, "verify", *args], capture_output=True, text=True, check=False)
+
+
+def _snapshot(app: Any) -> dict[str, list[dict[str, Any]]]:
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in ("logins", "failed_attempts")]
+    with app.app_context(), db.engine().connect() as conn:
+        return {t.name: [dict(r) for r in conn.execute(sa.select(t)).mappings()] for t in tables}
+
+
+def _restore(app: Any, saved: dict[str, list[dict[str, Any]]]) -> None:
+    tables = [t for t in Base.metadata.sorted_tables if t.name in saved]
+    with app.app_context(), db.engine().begin() as conn:
+        for table in reversed(tables):
+            conn.execute(sa.delete(table))
+        for table in tables:
+            if saved[table.name]:
+                conn.execute(sa.insert(table), saved[table.name])
+
+
+def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_fork(person, app, client, tmp_path):
+    """What the person keeps away from the server, the key card's text and one receipt,
+    is enough to judge, offline, any export the operator hands them later."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    card = client.get("/ledger/key-card.txt").get_data(as_text=True)
+    key = card.strip().splitlines()[-1]
+    receipt = tmp_path / "receipt.json"
+    receipt.write_bytes(client.get("/ledger/events/1/receipt.json").data)  # signed at 2 events
+    saved = _snapshot(app)
+    decide(person, use_ids(app, platform_id)["Marketing"], "withdraw")
+
+    def export(name: str) -> Path:
+        path = tmp_path / name
+        response = client.get("/ledger/export.json")
+        path.write_bytes(response.data)
+        response.close()
+        return path
+
+    honest = _consent_verify(str(export("later.json")), "--key", key, "--held", str(receipt))
+    assert honest.returncode == 0, honest.stderr
+    assert "OK: bundle" in honest.stdout
+    # Rolled back past the receipt: the export is shorter than what the person holds.
+    roll_back(app, to_size=1)
+    rolled = _consent_verify(str(export("rolled.json")), "--key", key, "--held", str(receipt))
+    assert rolled.returncode == 1 and "rolled back" in rolled.stderr
+    # A fork: an older backup restored, and the person made to sign another second event.
+    _restore(app, saved)
+    roll_back(app, to_size=1)
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(sa.update(LedgerHead.__table__).values(manifest=None))  # adopt the rolled-back state
+    person.login()
+    add_use(person, platform_id, "DirectMarketing")
+    forked = _consent_verify(str(export("forked.json")), "--key", key, "--held", str(receipt))
+    assert forked.returncode == 1 and "fork" in forked.stderr
+    # A bundle made with another key fails against the card's key whatever it holds.
+    other = _consent_verify(str(export("forked.json")), "--key", key.replace("+", "x", 1), "--held", str(receipt))
+    assert other.returncode != 0
