@@ -13,14 +13,21 @@ from collections.abc import Sequence
 import segno
 from reportlab.lib.pagesizes import A6, landscape
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from consent.ledger.note import VerifierKey
 from consent.letters.output import FONT, register_font
 
-#: Level M (15 % of the code can be lost) keeps the code small enough to scan from a print.
+#: Level M (15 % of the code can be lost) keeps the code small enough to scan from a print;
+#: always a full QR code (not a Micro QR, which many phone scanners do not read).
 _ERROR_LEVEL = "m"
+_QR_SIZE = 40 * mm
+_KEY_FONT, _KEY_SIZE = "Courier", 7.5
+
+
+def _qr(key: VerifierKey) -> segno.QRCode:
+    return segno.make_qr(str(key), error=_ERROR_LEVEL)
 
 
 def fingerprint(key: VerifierKey) -> str:
@@ -29,9 +36,17 @@ def fingerprint(key: VerifierKey) -> str:
     return " ".join(text[i : i + 2] for i in range(0, 8, 2))
 
 
-def qr_svg(key: VerifierKey) -> str:
-    """The QR code of the whole verifier key, as inline SVG (no script, no style)."""
-    return str(segno.make(str(key), error=_ERROR_LEVEL).svg_inline(scale=4, title=str(key)))
+def key_lines(key: VerifierKey) -> list[str]:
+    """The key on two lines, broken after the key ID, so that the ID is never split:
+    ``<name>+<key ID>+`` then the base64 key. Read together, they are the key."""
+    name, key_id, encoded = str(key).split("+", 2)
+    return [f"{name}+{key_id}+", encoded]
+
+
+def qr_svg(key: VerifierKey, *, title: str) -> str:
+    """The QR code of the whole verifier key, as inline SVG with a viewBox (so it scales
+    without being cut) and its quiet zone; ``title`` is what a screen reader says."""
+    return str(_qr(key).svg_inline(scale=4, omitsize=True, title=title))
 
 
 def to_text(key: VerifierKey, lines: Sequence[str]) -> str:
@@ -40,7 +55,8 @@ def to_text(key: VerifierKey, lines: Sequence[str]) -> str:
 
 
 def to_pdf(key: VerifierKey, *, title: str, lines: Sequence[str]) -> bytes:
-    """A postcard-sized page (A6 landscape): title, the lines, the key, and its QR code."""
+    """A postcard-sized page (A6 landscape): the QR code top right, the title and lines
+    wrapped beside it, the key across the bottom."""
     register_font()
     out = io.BytesIO()
     width, height = landscape(A6)
@@ -48,24 +64,27 @@ def to_pdf(key: VerifierKey, *, title: str, lines: Sequence[str]) -> bytes:
     page.setTitle(title)
     margin = 8 * mm
     png = io.BytesIO()
-    segno.make(str(key), error=_ERROR_LEVEL).save(png, kind="png", scale=8, border=4)
+    _qr(key).save(png, kind="png", scale=8, border=4)
     png.seek(0)
-    size = 42 * mm
-    page.drawImage(ImageReader(png), width - margin - size, height - margin - size, size, size)
+    page.drawImage(ImageReader(png), width - margin - _QR_SIZE, height - margin - _QR_SIZE, _QR_SIZE, _QR_SIZE)
+    column = width - 2 * margin - _QR_SIZE - 4 * mm
+    y = height - margin - 12
     page.setFont(FONT, 12)
-    page.drawString(margin, height - margin - 10, title)
+    for part in simpleSplit(title, FONT, 12, column):
+        page.drawString(margin, y, part)
+        y -= 15
+    y -= 4
     page.setFont(FONT, 8)
-    y = height - margin - 26
     for line in lines:
+        for part in simpleSplit(line, FONT, 8, column):
+            page.drawString(margin, y, part)
+            y -= 10.5
+        y -= 2
+    page.setFont(_KEY_FONT, _KEY_SIZE)
+    y = margin + 12
+    for line in key_lines(key):
         page.drawString(margin, y, line)
-        y -= 11
-    # The key wrapped at a fixed width: it has no spaces to break at.
-    text = str(key)
-    page.setFont("Courier", 7)
-    y = margin + 30
-    for start in range(0, len(text), 56):
-        page.drawString(margin, y, text[start : start + 56])
-        y -= 9
+        y -= 10
     page.showPage()
     page.save()
     return out.getvalue()

@@ -160,7 +160,7 @@ def expect_warning(page: Page, problem: str, text: str) -> None:
     expect(banner).to_contain_text(text)
     expect(banner).to_have_attribute("data-problem", problem)
     expect(banner).to_have_attribute("role", "alert")
-    expect(banner).to_have_class("flash flash-error error")
+    expect(banner).to_have_class("flash flash-error banner-alarm")
     expect(banner).to_be_visible()
     expect(banner).to_be_in_viewport()
 
@@ -244,7 +244,7 @@ def test_growth_is_followed_quietly_and_a_rollback_gets_a_banner(live, browser, 
     expect_warning(
         page,
         "rolled_back",
-        "This ledger was rolled back: your browser saw more decisions in it than the server now "
+        "This ledger was rolled back: your browser saw more events in it than the server now "
         "shows (your browser: 7, the server: 3).",
     )
     expect(page.locator("#ledger-freshness")).to_contain_text("do not clear this site's data")

@@ -303,7 +303,7 @@ def test_only_pages_of_someone_logged_in_carry_the_check(auth: Auth, client: Fla
     assert f'data-origin="{origin}"' in page
     assert 'data-endpoint="/ledger/checkpoint.json"' in page
     assert (
-        'data-rolled-back="This ledger was rolled back: your browser saw more decisions in it than the server now shows (your browser: {held}, the server: {now})."'
+        'data-rolled-back="This ledger was rolled back: your browser saw more events in it than the server now shows (your browser: {held}, the server: {now})."'
         in page
     )
     assert '<script src="/static/freshness.js" defer></script>' in page

@@ -69,6 +69,12 @@ def assert_alarm(response: Any, *phrases: str) -> str:
     return page
 
 
+def _token(client: Any) -> str:
+    """A CSRF token from the alarm page's own forms (every page shows the alarm)."""
+    page = client.get("/ledger").get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
 def _withdraw_is_refused(app: Any, person: Auth, use_id: str) -> None:
     """The decision is refused with the alarm, and the ledger does not grow."""
     before = ledger_rows(app)
@@ -142,7 +148,11 @@ def test_an_older_ciphertext_written_back_is_found(person, app, client):
     _withdraw_is_refused(app, person, use_id)
     with app.app_context():
         check = ledger.verify(db.session(), _login(app))
-    assert not check.ok and f"uses:{use_id}: state is not the value the app last wrote" in check.problems
+    assert not check.ok and check.problems == []  # the signed ledger itself is intact
+    assert ("replayed", f"uses:{use_id}: state is not the value the app last wrote") in check.records
+    page = client.post("/ledger/verify", data={"csrf_token": _token(client)}).get_data(as_text=True)
+    assert "Your signed ledger is intact, but the records this server keeps beside it were changed" in page
+    assert "Rebuild from my signed ledger" in page
 
 
 def test_rebuilding_from_the_signed_ledger_clears_a_replayed_use(person, app, client):
@@ -213,7 +223,7 @@ def test_a_rolled_back_ledger_refuses_the_next_decision(person, app, client):
     # The person's browser-less "verify" says so too.
     with app.app_context():
         check = ledger.verify(db.session(), _login(app))
-    assert "the ledger holds 2 events, but the app last left it with 3" in check.problems
+    assert ("rolled_back", "the ledger holds 2 events, but the app last left it with 3") in check.records
 
 
 def test_a_head_that_disagrees_with_the_newest_checkpoint_is_found(person, app, client):

@@ -257,11 +257,14 @@ class LedgerCheck:
     checkpoints: int = 0
     root: str = ""
     key: str = ""
+    #: What is wrong with the signed ledger itself.
     problems: list[str] = field(default_factory=list)
+    #: What is wrong with the records kept beside it (IntegrityAlarm's (kind, detail)).
+    records: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.records
 
 
 def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> LedgerCheck:
@@ -317,7 +320,7 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
         try:
             integrity.check(s, login)
         except IntegrityAlarm as alarm:
-            check.problems += [detail for _, detail in alarm.problems]
+            check.records = alarm.problems
     return check
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -58,12 +60,32 @@ ALARMS = {
 }
 
 
+#: What "Rebuild from my signed ledger" can repair: records that follow from the ledger.
+_REPAIRABLE = frozenset({"replayed", "relinked", "missing", "unexpected", "unreadable"})
+
+
+@dataclass(frozen=True)
+class AlarmView:
+    """An alarm as the person reads it: what happened, in their words, once per kind; the
+    technical details (row names, sizes) apart, for whoever runs the server."""
+
+    messages: list[object]
+    details: list[str]
+    repairable: bool
+
+
+def describe_alarm(problems: list[tuple[str, str]]) -> AlarmView:
+    kinds = list(dict.fromkeys(kind for kind, _ in problems))
+    return AlarmView(
+        [ALARMS.get(kind, ALARMS["head"]) for kind in kinds],
+        [detail for _, detail in problems],
+        set(kinds) <= _REPAIRABLE,
+    )
+
+
 def _integrity_alarm(error: IntegrityAlarm) -> tuple[str, int]:
     # Someone changed the database behind the app's back: say what, and record nothing.
-    problems = [(ALARMS.get(kind, ALARMS["head"]), detail) for kind, detail in error.problems]
-    kinds = {kind for kind, _ in error.problems}
-    repairable = kinds <= {"replayed", "relinked", "missing", "unexpected", "unreadable"}
-    return render_template("integrity_alarm.html", problems=problems, repairable=repairable), 409
+    return render_template("integrity_alarm.html", alarm=describe_alarm(error.problems)), 409
 
 
 def _not_witnessed(error: NotWitnessed) -> tuple[str, int]:

@@ -6,7 +6,14 @@ from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
 from consent import db
-from consent.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword, WrongRecoveryCode
+from consent.errors import (
+    EmailTaken,
+    IntegrityAlarm,
+    InvalidCredentials,
+    TooManyAttempts,
+    WeakPassword,
+    WrongRecoveryCode,
+)
 from consent.services import accounts, platforms
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
@@ -59,7 +66,11 @@ def login() -> str | Response | tuple[str, int]:
         else:
             start_login(opened)
             # Grants past their expiry date enter the ledger now that the key is at hand.
-            platforms.record_expiries(db.session(), opened)
+            try:
+                platforms.record_expiries(db.session(), opened)
+            except IntegrityAlarm:
+                pass  # nothing recorded; the next page shows the alarm, with this login's forms
+
             return redirect(safe_next(request.args.get("next")))
     return form_page("auth/login.html", form=form)
 

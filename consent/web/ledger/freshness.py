@@ -21,9 +21,9 @@ from consent.web.ledger import bp
 
 #: The field the script adds to every form it posts.
 HELD_FIELD = "held_checkpoint"
-#: Leaving, and reading the warning in one's own language, must work even on a ledger in
-#: alarm; neither signs anything.
-_NOT_CHECKED = frozenset({"auth.logout", "main.language"})
+#: Leaving, reading the warning in one's own language and asking the ledger what it says
+#: must work even on a ledger in alarm; none of them writes or signs anything.
+_NOT_CHECKED = frozenset({"auth.logout", "main.language", "ledger.verify"})
 #: Tree sizes fit in 64 bits; a longer number is not a size (and would be slow to parse).
 _MAX_DIGITS = 20
 

@@ -19,6 +19,7 @@ from consent.errors import VerificationError
 from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms, witnessing
+from consent.web.errors import describe_alarm
 from consent.web.ledger import bp
 from consent.web.ledger.views import describe, timeline_for
 from consent.web.pages import form_page
@@ -72,7 +73,7 @@ def _card_lines(key: VerifierKey) -> list[str]:
 @login_required
 def key_card() -> str:
     key = ledger.verifier_key(current_user.login)
-    qr = Markup(keycard.qr_svg(key))  # noqa: S704 - SVG that segno drew from the key alone: no user text
+    qr = Markup(keycard.qr_svg(key, title=_("QR code of your verifier key")))  # noqa: S704 - SVG that segno drew from the key alone: no user text
     return render_template("ledger/key.html", key=key, fingerprint=keycard.fingerprint(key), qr=qr)
 
 
@@ -112,7 +113,7 @@ def verify() -> str:
     if not VerifyForm().validate_on_submit():
         abort(400)
     check = ledger.verify(db.session(), current_user.login)
-    return render_template("ledger/verify.html", check=check)
+    return render_template("ledger/verify.html", check=check, alarm=describe_alarm(check.records))
 
 
 @bp.post("/ledger/recover")
