@@ -16,11 +16,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from consent import create_app, db, migrate
 from consent.ledger.cosignature import Cosigner, verify_cosignatures
+from consent.ledger.note import Signer
 from consent.models import Base, LedgerCheckpoint, LedgerEntry, LedgerHead
 from consent.services import accounts, witnessing
-from consent.vocabulary import DPV
 from consent.witness.server import create_witness_app
-from consent.witness.store import create_database
+from consent.witness.store import WitnessStore, create_database
 from tests.conftest import PASSWORD, Auth, test_settings
 from tests.test_platforms import add_platform, add_use, decide, use_ids
 
@@ -30,8 +30,8 @@ _RESTORED = [t for t in Base.metadata.sorted_tables if t.name not in ("logins", 
 
 
 class Served:
-    def __init__(self, server: BaseWSGIServer, cosigner: Cosigner) -> None:
-        self.server, self.cosigner = server, cosigner
+    def __init__(self, server: BaseWSGIServer, cosigner: Cosigner, db: Path) -> None:
+        self.server, self.cosigner, self.db = server, cosigner, db
 
     @property
     def config(self) -> str:
@@ -44,7 +44,7 @@ def witness(tmp_path: Path) -> Iterator[Served]:
     cosigner = create_database(path, "witness.example/w1", now=int(time.time()))
     server = make_server("127.0.0.1", 0, create_witness_app(path, "consent-ledger/"), threaded=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield Served(server, cosigner)
+    yield Served(server, cosigner, path)
     server.shutdown()
     server.server_close()
 
@@ -167,16 +167,11 @@ def test_with_the_witness_down_nothing_is_signed(make_app):
     app = make_app(WITNESSES=[f"{cosigner.key} http://127.0.0.1:9"], WITNESS_TIMEOUT_SECONDS=1)
     person = Auth(app.test_client())
     person.register()
-    platform_id = add_platform(person)  # the very first checkpoint: the witness is asked after it
-    assert ledger_rows(app) == (1, 1)
-    page = person.client.get("/ledger").get_data(as_text=True)
-    assert "Not yet confirmed by the witnesses: 0 of 1" in page
-    response = person.post(
-        f"/platforms/{platform_id}", {"purpose": DPV + "Marketing", "decision": "grant"}, action=f"/platforms/{platform_id}/uses"
-    )
+    # Even the very first decision: the witness must say it has seen nothing of this ledger.
+    response = person.post("/platforms/new", {"name": "Shopwise", "country": "DE"})
     assert response.status_code == 503
-    assert "The witnesses could not be reached" in response.get_data(as_text=True)
-    assert ledger_rows(app) == (1, 1)
+    assert "The witnesses could not be reached (0 of 1 answered)" in response.get_data(as_text=True)
+    assert ledger_rows(app) == (0, 0)
 
 
 def test_a_quorum_larger_than_the_witnesses_is_a_configuration_error(database_url, witness):
@@ -216,3 +211,39 @@ def test_adoption_asks_the_witness_too(witnessed, witness):
     page = person.client.get("/platforms")
     assert page.status_code == 409
     assert "witness.example/w1 has seen 2 events, the server holds 1" in page.get_data(as_text=True)
+
+
+def _notes(app: Flask) -> dict[int, str]:
+    with app.app_context(), db.engine().connect() as conn:
+        return dict(conn.execute(sa.select(LedgerCheckpoint.size, LedgerCheckpoint.note)).all())  # type: ignore[arg-type]
+
+
+def test_a_database_restored_to_before_the_first_decision_is_refused(witnessed, witness):
+    """Rolled back to an empty ledger: the empty tree's checkpoint asks the witness first."""
+    person = Auth(witnessed.test_client())
+    person.register()
+    saved = backup(witnessed)  # the account, no event yet
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")  # the witness holds 2
+    first = _notes(witnessed)[1]
+    restore(witnessed, saved)
+    person.login()
+    refused = person.post("/platforms/new", {"name": "Other", "country": "DE"})
+    assert refused.status_code == 409 and "This ledger was rolled back" in refused.get_data(as_text=True)
+    assert ledger_rows(witnessed) == (0, 0)
+    assert _notes(witnessed) == {}  # no second checkpoint of size 1 was ever stored
+    assert first.split("\n")[1] == "1"
+
+
+def test_a_witness_that_knows_the_ledger_under_another_key_stops_it(witnessed, witness, tmp_path):
+    person = Auth(witnessed.test_client())
+    person.register()
+    other = Cosigner.generate("consent-ledger/unused")  # any Ed25519 key will do as the wrong one
+    with witnessed.app_context(), db.engine().connect() as conn:
+        user_id = conn.execute(sa.select(LedgerHead.user_id)).scalar_one()
+    wrong = Signer(f"consent-ledger/{user_id}", other.private_key).verifier
+    WitnessStore(witness.db).add_log(wrong, now=int(time.time()))
+    refused = person.post("/platforms/new", {"name": "Other", "country": "DE"})
+    assert refused.status_code == 409
+    assert "knows your ledger under another key" in refused.get_data(as_text=True)
+    assert ledger_rows(witnessed) == (0, 0)

@@ -21,10 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent.errors import ConsentError, IntegrityAlarm, VerificationError
+from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.cosignature import add_cosignatures, verify_cosignatures
-from consent.ledger.merkle import consistency_proof
+from consent.ledger.merkle import EMPTY_ROOT, consistency_proof
 from consent.ledger.note import VerifierKey
 from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from consent.services import integrity
 from consent.witness.client import LedgerForked, LedgerRolledBack, Witness, WitnessError, WitnessRefused, cosign
 
 if TYPE_CHECKING:
@@ -78,8 +80,11 @@ def confirm(s: Session, login: ActiveLogin, head: LedgerHead, key: VerifierKey) 
     if not rules.witnesses:
         return {}
     if head.size == 0:
-        return dict.fromkeys(rules.witnesses, 0)  # nothing signed yet: the first checkpoint tells
-    note = _note(s, login.user.id, head.size).note
+        # No checkpoint stored yet, or all of them deleted: the empty tree's checkpoint, which
+        # no history can contradict, asks each witness whether it has seen more.
+        note = Checkpoint(key.name, 0, EMPTY_ROOT).sign(integrity.signer(login))
+    else:
+        note = _note(s, login.user.id, head.size).note
     leaves: list[bytes] | None = None
 
     def proof_from(old: int) -> list[bytes]:
@@ -92,20 +97,8 @@ def confirm(s: Session, login: ActiveLogin, head: LedgerHead, key: VerifierKey) 
     for witness in rules.witnesses:
         try:
             cosign(witness, note=note, log_key=key, proof_from=proof_from, timeout=rules.timeout)
-        except LedgerRolledBack as e:
-            problems.append(
-                ("rolled_back", f"witness {witness.key.name} has seen {e.witness_size} events, the server holds {e.size}")
-            )
-        except LedgerForked as e:
-            problems.append(("forked", f"witness {witness.key.name} holds another ledger of {e.size} events"))
-        except WitnessRefused as e:
-            if e.status == 422:  # the proof from what it holds fails: this is not its continuation
-                problems.append(("forked", f"witness {witness.key.name} holds a ledger this one does not extend"))
-            elif e.status == 403:  # it knows this ledger under another key
-                problems.append(("key", f"witness {witness.key.name} knows this ledger by another key"))
-            # 400, 404, 413: it will not take part: counted against the quorum below
-        except WitnessError:
-            continue  # unreachable or refusing: counted against the quorum below
+        except WitnessError as e:
+            problems += _evidence(witness, e)  # unreachable or refusing: counted against the quorum below
         else:
             confirmed[witness] = head.size
     if problems:
@@ -134,11 +127,31 @@ def cosign_newest(s: Session, login: ActiveLogin, head: LedgerHead, key: Verifie
                 guess=size,
                 timeout=policy(s).timeout,
             )
-        except WitnessError:
+        except WitnessError as e:
+            # Evidence of another history now still stops everything: this runs before the
+            # commit, so the new checkpoint is never stored. Silence is asked again next time.
+            problems = _evidence(witness, e)
+            if problems:
+                raise IntegrityAlarm(problems) from None
             continue
         row.note = add_cosignatures(row.note, lines)
         cosigned += 1
     return cosigned
+
+
+def _evidence(witness: Witness, error: WitnessError) -> list[tuple[str, str]]:
+    """What a witness's answer proves about the ledger: a rollback, a fork, another key;
+    nothing when it was only unreachable or unwilling."""
+    name = witness.key.name
+    if isinstance(error, LedgerRolledBack):
+        return [("rolled_back", f"witness {name} has seen {error.witness_size} events, the server holds {error.size}")]
+    if isinstance(error, LedgerForked):
+        return [("forked", f"witness {name} holds another ledger of {error.size} events")]
+    if isinstance(error, WitnessRefused) and error.status == 422:  # no proof leads from what it holds
+        return [("forked", f"witness {name} holds a ledger this one does not extend")]
+    if isinstance(error, WitnessRefused) and error.status == 403:
+        return [("witness", f"witness {name} knows this ledger by another key")]
+    return []
 
 
 @dataclass(frozen=True)

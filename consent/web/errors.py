@@ -56,7 +56,7 @@ ALARMS = {
     "missing": _l("A record the app wrote is gone."),
     "unexpected": _l("A record appeared that the app never wrote."),
     "unreadable": _l("A value does not open with your key."),
-    "witness": _l("The witnesses of this server could not confirm your ledger, so nothing new was signed."),
+    "witness": _l("A witness of this server knows your ledger under another key, so nothing new was signed."),
 }
 
 
