@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -417,3 +418,78 @@ def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_for
     # A bundle made with another key fails against the card's key whatever it holds.
     other = _consent_verify(str(export("forked.json")), "--key", key.replace("+", "x", 1), "--held", str(receipt))
     assert other.returncode != 0
+
+
+def _try_to_move(app: Any, use_id: str, to: str) -> Exception | None:
+    """The operator moves a use on their own connection, waiting at most a fifth of a second."""
+    table = Use.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET lock_timeout = '200ms'"))
+        else:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 200")
+        try:
+            conn.execute(sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(platform_id=uuid.UUID(to)))
+            conn.commit()
+        except sa.exc.OperationalError as e:
+            return e
+    return None
+
+
+def test_rows_a_change_was_checked_against_stay_as_checked_until_it_commits(person, app):
+    """Attacker's pass F6: a row changed between the check and the write would be signed."""
+    shop = add_platform(person)
+    spam = add_platform(person, name="SpamCorp")
+    add_use(person, shop, "Marketing")
+    use_id = use_ids(app, shop)["Marketing"]
+    with app.app_context():
+        s = db.session()
+        login = _login(app)
+        with integrity.personal_transaction(s, login):
+            refused = _try_to_move(app, use_id, spam)
+            row = s.get(Use, uuid.UUID(use_id))
+            assert row is not None and str(row.platform_id) == shop
+    assert refused is not None  # locked (PostgreSQL: the rows; SQLite: the database)
+    assert _try_to_move(app, use_id, spam) is None  # and free again once it committed
+
+
+def test_a_page_reads_the_rows_its_check_saw(person, app):
+    """On PostgreSQL a page's check keeps the rows it saw from changing while the page
+    reads them; on SQLite (no row locks) a change slipped in is found by the next check."""
+    shop = add_platform(person)
+    spam = add_platform(person, name="SpamCorp")
+    add_use(person, shop, "Marketing")
+    use_id = use_ids(app, shop)["Marketing"]
+    with app.app_context():
+        s = db.session()
+        login = _login(app)
+        integrity.check(s, login)
+        refused = _try_to_move(app, use_id, spam)
+        if s.get_bind().dialect.name == "postgresql":
+            assert refused is not None
+            view = platforms.get_platform(s, login, uuid.UUID(shop))
+            assert view is not None and [u.id for u in view.uses] == [use_id]
+        else:
+            assert refused is None
+            s.rollback()
+            with pytest.raises(IntegrityAlarm, match="relinked"):
+                integrity.check(s, login)
+
+
+def test_a_renewal_slipped_back_between_two_reads_is_not_signed_as_an_expiry(person, app):
+    """Attacker's pass F7: the grants that lapsed are chosen under the lock, after the check."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing", expires="2026-12-01")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    table = Use.__table__
+    with app.app_context(), db.engine().connect() as conn:
+        before_renewal = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
+    decide(person, use_id, "renew", expires="2027-06-01")
+    with app.app_context():
+        s = db.session()
+        login = _login(app)
+        s.scalars(sa.select(Use)).all()  # loaded before anything else: the session keeps it
+        operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=before_renewal))
+        with pytest.raises(IntegrityAlarm, match="replayed"):
+            platforms.record_expiries(s, login, now=datetime(2026, 12, 15, tzinfo=UTC))
+    assert ledger_rows(app)[2] == 3

@@ -228,21 +228,25 @@ def _expiry_moment(use: UseState) -> datetime:
 def record_expiries(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> int:
     """Record in the ledger every grant whose expiry date has passed; returns how many."""
     now = now or _now()
-    integrity.check(s, login)
-    lapsed = [
-        (row, use)
-        for row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id))
-        if (use := UseState(**json.loads(login.vault.read_bytes(row, "state")))).status == GRANTED
-        and use.status_on(now.date()) == EXPIRED
-    ]
-    if not lapsed:
-        return 0
+    if not _lapsed(s, login, now):
+        return 0  # the usual case, at each login: no write at all
     with integrity.personal_transaction(s, login):
+        lapsed = _lapsed(s, login, now)  # again, under the lock, from what the check saw
         writer = LedgerWriter(s, login, now)
         for row, use in lapsed:
             data = {"purpose": use.purpose, "label": use.label}
             writer.record(events.USE_EXPIRED, platform=row.platform_id, use=row.id, data=data, at=_expiry_moment(use))
     return len(lapsed)
+
+
+def _lapsed(s: Session, login: ActiveLogin, now: datetime) -> list[tuple[Use, UseState]]:
+    integrity.check(s, login)
+    return [
+        (row, use)
+        for row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id))
+        if (use := UseState(**json.loads(login.vault.read_bytes(row, "state")))).status == GRANTED
+        and use.status_on(now.date()) == EXPIRED
+    ]
 
 
 def list_platforms(s: Session, login: ActiveLogin, *, archived: bool | None = False) -> list[PlatformView]:
