@@ -7,6 +7,7 @@ Each must end in an alarm that names what is wrong, and nothing recorded or sign
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -24,7 +25,8 @@ from pypdf import PdfReader
 
 from consent import db
 from consent.errors import IntegrityAlarm, VerificationError
-from consent.ledger import bundle
+from consent.ledger import bundle, receipts
+from consent.ledger import events as ledger_events
 from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import Frontier
 from consent.ledger.note import Signer, VerifierKey
@@ -493,3 +495,25 @@ def test_a_renewal_slipped_back_between_two_reads_is_not_signed_as_an_expiry(per
         with pytest.raises(IntegrityAlarm, match="replayed"):
             platforms.record_expiries(s, login, now=datetime(2026, 12, 15, tzinfo=UTC))
     assert ledger_rows(app)[2] == 3
+
+
+def test_a_letter_never_cites_a_stored_leaf_hash_its_event_does_not_have(person, app, client):
+    """Attacker's pass F5: a letter cites an event's hash, and the person signs the letter's."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    decide(person, use_id, "withdraw")
+    entries = LedgerEntry.__table__
+    operator(app, sa.update(entries).where(entries.c.index == 2).values(leaf_hash=bytes(32)))
+    with app.app_context():
+        s = db.session()
+        withdrawn = ledger.get_event(s, _login(app), 2)
+    real = hashlib.sha256(b"\x00" + ledger_events.encode(withdrawn)).hexdigest()
+    letter = post_letter(person, platform_id, kind="withdrawal", uses=use_id, language="en").get_data(as_text=True)
+    assert f"event 2, SHA-256 {real}" in letter  # the hash of the event itself, proven to the signed root
+    assert "00" * 32 not in letter
+    receipt = json.loads(client.get("/ledger/events/2/receipt.json").data)
+    assert receipts.verify_receipt(receipt).events == 1
+    # A stored leaf that no longer matches its event is still reported by "Verify my ledger".
+    with app.app_context():
+        assert "event 2 does not hash to its leaf" in ledger.verify(db.session(), _login(app)).problems

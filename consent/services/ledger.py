@@ -23,7 +23,7 @@ from consent import ledger
 from consent.errors import DecisionError, DecryptionError, IntegrityAlarm, VerificationError
 from consent.ledger import bundle, events, receipts
 from consent.ledger.checkpoint import Checkpoint, open_checkpoint
-from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash
+from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash, verify_inclusion
 from consent.ledger.state import LedgerState, PlatformState, UseState, replay
 from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
 from consent.services import integrity, transaction, witnessing
@@ -178,21 +178,51 @@ def _leaves(s: Session, user: User) -> list[bytes]:
     )
 
 
-def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en") -> dict[str, Any] | None:
-    """The receipt of event ``index``, proven against the latest checkpoint."""
+@dataclass(frozen=True)
+class _Proven:
+    """An event with its inclusion proof in the tree the newest signed checkpoint describes."""
+
+    event: dict[str, Any]
+    leaf: bytes
+    proof: list[bytes]
+    note: str
+    checkpoint: Checkpoint
+
+
+def _proven(s: Session, login: ActiveLogin, index: int) -> _Proven | None:
+    """Event ``index`` as its own bytes hash it, proven against the newest signed checkpoint:
+    what a letter cites or a receipt carries never rests on a stored hash alone."""
     event = get_event(s, login, index)
     note = latest_checkpoint(s, login.user)
     if event is None or note is None:
         return None
+    checkpoint = open_checkpoint(note, verifier_key(login))
+    leaf = leaf_hash(events.encode(event))
     leaves = _leaves(s, login.user)
+    try:
+        if len(leaves) != checkpoint.size:
+            raise VerificationError(f"expected {checkpoint.size} leaves, got {len(leaves)}")
+        proof = inclusion_proof(leaves, index, checkpoint.size)
+        verify_inclusion(leaf, index, checkpoint.size, proof, checkpoint.root)
+    except (VerificationError, ValueError) as e:
+        raise IntegrityAlarm([("head", f"event {index} is not in the tree your newest checkpoint signs ({e})")]) from None
+    return _Proven(event, leaf, proof, note, checkpoint)
+
+
+def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en") -> dict[str, Any] | None:
+    """The receipt of event ``index``, proven against the latest checkpoint."""
+    proven = _proven(s, login, index)
+    if proven is None:
+        return None
+    event = proven.event
     row = s.scalar(
         sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id)
     )
     details = _read_json(login, row, "details") if row is not None else {}
     return receipts.make_receipt(
         event=event,
-        proof=inclusion_proof(leaves, index, len(leaves)),
-        checkpoint_note=note,
+        proof=proven.proof,
+        checkpoint_note=proven.note,
         key=verifier_key(login),
         platform=details,
         language=language,
@@ -423,13 +453,11 @@ class Citation:
 
 
 def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
-    integrity.check(s, login)
-    entry = s.get(LedgerEntry, (login.user.id, index))
-    note = latest_checkpoint(s, login.user)
-    if entry is None or note is None:
+    proven = _proven(s, login, index)
+    if proven is None:
         return None
-    checkpoint = open_checkpoint(note, verifier_key(login))
-    return Citation(index, entry.leaf_hash.hex(), checkpoint.size, base64.b64encode(checkpoint.root).decode())
+    root = base64.b64encode(proven.checkpoint.root).decode()
+    return Citation(index, proven.leaf.hex(), proven.checkpoint.size, root)
 
 
 integrity.adopt_with(recover)  # an account from before the seal is adopted from its signed ledger
