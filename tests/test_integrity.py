@@ -168,13 +168,13 @@ def test_rebuilding_from_the_signed_ledger_clears_a_replayed_use(person, app, cl
     decide(person, use_id, "withdraw")
     operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted))
     alarm = assert_alarm(client.get("/dashboard"), "Rebuild from my signed ledger")
-    token = alarm.split('action="/ledger/recover">', 1)[1].split('value="', 1)[1].split('"', 1)[0]
-    rebuilt = client.post("/ledger/recover", data={"csrf_token": token})
+    rebuilt = client.post("/ledger/recover", data={"csrf_token": _seal_button(alarm)})
     assert rebuilt.status_code == 302
     page = client.get(f"/platforms/{platform_id}")
     assert page.status_code == 200 and "Withdrawn" in page.get_data(as_text=True)
     assert decide(person, use_id, "grant").status_code == 302  # decisions work again
-    assert ledger_rows(app)[2] == 4
+    # profile sealed, platform, grant, withdrawal, the rebuild's records.sealed, grant
+    assert ledger_rows(app)[2] == 6
 
 
 def test_a_deleted_request_is_found(person, app, client):
@@ -220,13 +220,13 @@ def test_a_rolled_back_ledger_refuses_the_next_decision(person, app, client):
     add_use(person, platform_id, "Marketing")
     add_use(person, platform_id, "DirectMarketing")
     use_id = use_ids(app, platform_id)["Marketing"]
-    roll_back(app, to_size=2)
+    roll_back(app, to_size=3)  # of 4: the profile's seal, the platform, two grants
     assert_alarm(client.get("/ledger"), "This ledger was rolled back")
     _withdraw_is_refused(app, person, use_id)
     # The person's browser-less "verify" says so too.
     with app.app_context():
         check = ledger.verify(db.session(), _login(app))
-    assert ("rolled_back", "the ledger holds 2 events, but the app last left it with 3") in check.records
+    assert ("rolled_back", "the ledger holds 3 events, but the app last left it with 4") in check.records
 
 
 def test_a_head_that_disagrees_with_the_newest_checkpoint_is_found(person, app, client):
@@ -275,9 +275,14 @@ def test_owned_rows_cannot_be_written_outside_a_personal_transaction(person, app
         s.rollback()
 
 
+def _seal_button(page: str) -> str:
+    """The CSRF token of the "Check and seal my records" / "Rebuild" form on an alarm page."""
+    return page.split('action="/ledger/recover">', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+
 def test_an_account_from_before_the_seal_is_adopted_from_its_signed_ledger(person, app, client):
-    """The upgrade leaves existing accounts without a manifest: the next request makes it,
-    after rebuilding platforms and uses from the signed ledger."""
+    """The upgrade leaves existing accounts without a seal: the person is asked to check
+    and seal their records, which rebuilds platforms and uses from the signed ledger."""
     platform_id = add_platform(person)
     add_use(person, platform_id, "Marketing")
     use_id = use_ids(app, platform_id)["Marketing"]
@@ -291,12 +296,17 @@ def test_an_account_from_before_the_seal_is_adopted_from_its_signed_ledger(perso
         sa.update(LedgerHead.__table__).values(manifest=None),
         sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted),
     )
-    page = client.get(f"/platforms/{platform_id}")
-    assert page.status_code == 200 and "Withdrawn" in page.get_data(as_text=True)
+    asked = client.get(f"/platforms/{platform_id}")
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409 and "Your records need sealing" in page and "Granted" not in page
+    assert client.post("/ledger/recover", data={"csrf_token": _seal_button(page)}).status_code == 302
+    page = client.get(f"/platforms/{platform_id}").get_data(as_text=True)
+    assert "Withdrawn" in page
     with app.app_context():
         s = db.session()
         assert s.scalar(sa.select(LedgerHead.manifest)) is not None
-        assert not integrity.needs_adoption(s, _login(app))
+        recorded = list(ledger.iter_events(s, _login(app)))
+    assert recorded[-1]["type"] == "records.sealed" and recorded[-1]["data"] == {"records": ["platforms", "uses"]}
 
 
 def test_adoption_refuses_a_letter_the_ledger_does_not_know(person, app, client):
@@ -305,10 +315,12 @@ def test_adoption_refuses_a_letter_the_ledger_does_not_know(person, app, client)
     request_id = sent.headers["Location"].rsplit("/", 1)[1]
     entries = LedgerEntry.__table__
     with app.app_context(), db.engine().connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar_one() == 2
-    roll_back(app, to_size=1)
+        assert conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar_one() == 3
+    roll_back(app, to_size=2)  # the letter's event gone, its request still there
     operator(app, sa.update(LedgerHead.__table__).values(manifest=None))
-    page = assert_alarm(client.get("/requests"), "A record appeared that the app never wrote.")
+    page = client.get("/requests").get_data(as_text=True)
+    refused = client.post("/ledger/recover", data={"csrf_token": _seal_button(page)})
+    page = assert_alarm(refused, "A record appeared that the app never wrote.")
     assert f"requests:{request_id} is not in the ledger" in page
 
 
@@ -390,7 +402,7 @@ def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_for
     card = client.get("/ledger/key-card.txt").get_data(as_text=True)
     key = card.strip().splitlines()[-1]
     receipt = tmp_path / "receipt.json"
-    receipt.write_bytes(client.get("/ledger/events/1/receipt.json").data)  # signed at 2 events
+    receipt.write_bytes(client.get("/ledger/events/2/receipt.json").data)  # signed at 3 events
     saved = _snapshot(app)
     decide(person, use_ids(app, platform_id)["Marketing"], "withdraw")
 
@@ -405,16 +417,17 @@ def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_for
     assert honest.returncode == 0, honest.stderr
     assert "OK: bundle" in honest.stdout
     # Rolled back past the receipt: the export is shorter than what the person holds.
-    roll_back(app, to_size=1)
+    roll_back(app, to_size=2)
     rolled = _consent_verify(str(export("rolled.json")), "--key", key, "--held", str(receipt))
     assert rolled.returncode == 1 and "rolled back" in rolled.stderr
     # A fork: an older backup restored, and the person made to sign another second event.
     _restore(app, saved)
-    roll_back(app, to_size=1)
+    roll_back(app, to_size=2)
     with app.app_context(), db.engine().begin() as conn:
         conn.execute(sa.update(LedgerHead.__table__).values(manifest=None))  # adopt the rolled-back state
     person.login()
-    add_use(person, platform_id, "DirectMarketing")
+    page = client.get("/ledger").get_data(as_text=True)
+    assert client.post("/ledger/recover", data={"csrf_token": _seal_button(page)}).status_code == 302
     forked = _consent_verify(str(export("forked.json")), "--key", key, "--held", str(receipt))
     assert forked.returncode == 1 and "fork" in forked.stderr
     # A bundle made with another key fails against the card's key whatever it holds.
@@ -494,7 +507,7 @@ def test_a_renewal_slipped_back_between_two_reads_is_not_signed_as_an_expiry(per
         operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=before_renewal))
         with pytest.raises(IntegrityAlarm, match="replayed"):
             platforms.record_expiries(s, login, now=datetime(2026, 12, 15, tzinfo=UTC))
-    assert ledger_rows(app)[2] == 3
+    assert ledger_rows(app)[2] == 4  # the profile's seal, the platform, the grant, the renewal
 
 
 def test_a_letter_never_cites_a_stored_leaf_hash_its_event_does_not_have(person, app, client):
@@ -503,17 +516,18 @@ def test_a_letter_never_cites_a_stored_leaf_hash_its_event_does_not_have(person,
     add_use(person, platform_id, "Marketing")
     use_id = use_ids(app, platform_id)["Marketing"]
     decide(person, use_id, "withdraw")
-    entries = LedgerEntry.__table__
-    operator(app, sa.update(entries).where(entries.c.index == 2).values(leaf_hash=bytes(32)))
     with app.app_context():
         s = db.session()
-        withdrawn = ledger.get_event(s, _login(app), 2)
+        withdrawn = list(ledger.iter_events(s, _login(app)))[-1]
+    n = withdrawn["index"]
+    entries = LedgerEntry.__table__
+    operator(app, sa.update(entries).where(entries.c.index == n).values(leaf_hash=bytes(32)))
     real = hashlib.sha256(b"\x00" + ledger_events.encode(withdrawn)).hexdigest()
     letter = post_letter(person, platform_id, kind="withdrawal", uses=use_id, language="en").get_data(as_text=True)
-    assert f"event 2, SHA-256 {real}" in letter  # the hash of the event itself, proven to the signed root
+    assert f"event {n}, SHA-256 {real}" in letter  # the hash of the event itself, proven to the signed root
     assert "00" * 32 not in letter
-    receipt = json.loads(client.get("/ledger/events/2/receipt.json").data)
+    receipt = json.loads(client.get(f"/ledger/events/{n}/receipt.json").data)
     assert receipts.verify_receipt(receipt).events == 1
     # A stored leaf that no longer matches its event is still reported by "Verify my ledger".
     with app.app_context():
-        assert "event 2 does not hash to its leaf" in ledger.verify(db.session(), _login(app)).problems
+        assert f"event {n} does not hash to its leaf" in ledger.verify(db.session(), _login(app)).problems

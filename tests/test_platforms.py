@@ -143,8 +143,10 @@ def test_edit_records_only_what_changed(person, app):
     person.post(f"/platforms/{platform_id}/edit", _form({**SHOP, "email": "dpo@shopwise.example"}))
     person.post(f"/platforms/{platform_id}/edit", _form({**SHOP, "email": "dpo@shopwise.example", "notes": "new"}))
     recorded = all_events(app)
-    assert [e["type"] for e in recorded] == ["platform.added", "platform.changed"]
+    # The notes are the person's own: their change is sealed, not described, in the ledger.
+    assert [e["type"] for e in recorded] == ["platform.added", "platform.changed", "records.sealed"]
     assert recorded[1]["data"] == {"email": "dpo@shopwise.example"}
+    assert recorded[2]["data"] == {"records": ["platforms"]}
 
 
 def test_archived_platform_takes_no_more_decisions(person, client, app):

@@ -168,7 +168,7 @@ def test_postal_letter_to_a_platform_without_address_is_refused(person, app):
     response = post_letter(person, platform_id, channel="post", step="sent")
     assert response.status_code == 400
     assert "This platform has no postal address" in response.get_data(as_text=True)
-    assert count_rows(app)["requests"] == 0 and count_rows(app)["ledger_entries"] == 1
+    assert count_rows(app)["requests"] == 0 and count_rows(app)["ledger_entries"] == 2  # the profile's seal, the platform
 
 
 def test_letter_needs_the_persons_name(auth, app):
@@ -409,7 +409,9 @@ def test_draft_then_sent(person, client, app):
     request_page = saved.headers["Location"]
     html = client.get(request_page).get_data(as_text=True)
     assert 'id="request-status">Draft' in html
-    assert [e["type"] for e in events_of(app)] == ["platform.added"]  # a draft is not in the ledger
+    # A draft is not sent: the ledger only seals that the person's requests changed.
+    assert [e["type"] for e in events_of(app)] == ["records.sealed", "platform.added", "records.sealed"]
+    assert events_of(app)[-1]["data"] == {"records": ["requests"]}
     assert "written, not sent yet" in client.get("/dashboard").get_data(as_text=True)
     request_id = request_page.rsplit("/", 1)[1]
     future = (date.today() + timedelta(days=3)).isoformat()

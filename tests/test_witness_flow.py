@@ -208,9 +208,12 @@ def test_adoption_asks_the_witness_too(witnessed, witness):
     with witnessed.app_context(), db.engine().begin() as conn:
         conn.execute(sa.update(LedgerHead).values(manifest=None))
     person.login()
-    page = person.client.get("/platforms")
-    assert page.status_code == 409
-    assert "witness.example/w1 has seen 2 events, the server holds 1" in page.get_data(as_text=True)
+    page = person.client.get("/platforms").get_data(as_text=True)
+    assert "Your records need sealing" in page
+    token = page.split('action="/ledger/recover">', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    refused = person.client.post("/ledger/recover", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert "witness.example/w1 has seen 2 events, the server holds 1" in refused.get_data(as_text=True)
 
 
 def _notes(app: Flask) -> dict[int, str]:

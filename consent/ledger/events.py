@@ -36,6 +36,10 @@ USE_RENEWED = "use.renewed"
 USE_EXPIRED = "use.expired"
 LETTER_SENT = "letter.sent"
 REQUEST_UPDATED = "request.updated"
+#: The person's own records changed without a decision (their profile, notes, drafts...):
+#: an event, so that the record the app seals of them moves with the signed ledger, and an
+#: older version written back shows. ``data.records`` names the kinds that changed.
+RECORDS_SEALED = "records.sealed"
 
 TYPES = frozenset(
     {
@@ -49,12 +53,16 @@ TYPES = frozenset(
         USE_EXPIRED,
         LETTER_SENT,
         REQUEST_UPDATED,
+        RECORDS_SEALED,
     }
 )
 #: Events about letters and requests: they change no use, and carry hashes, not text.
 REQUEST_TYPES = frozenset({LETTER_SENT, REQUEST_UPDATED})
 #: Events about a use name it; events about a platform alone do not.
 USE_TYPES = frozenset({USE_GRANTED, USE_REFUSED, USE_WITHDRAWN, USE_RENEWED, USE_EXPIRED})
+
+#: The kinds of records a ``records.sealed`` event names (the tables they are kept in).
+RECORD_KINDS = frozenset({"users", "profiles", "platforms", "uses", "requests", "request_files"})
 
 _KEYS = {"v", "index", "type", "nonce", "at", "recorded", "platform", "data"}
 # ASCII digits only, and \Z: "$" would let a final newline through.
@@ -85,7 +93,7 @@ def new_event(
     type: str,
     at: datetime,
     recorded: datetime,
-    platform: uuid.UUID,
+    platform: uuid.UUID | None,
     use: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -96,9 +104,10 @@ def new_event(
         "nonce": secrets.token_hex(16),
         "at": format_time(at),
         "recorded": format_time(recorded),
-        "platform": str(platform),
         "data": data or {},
     }
+    if platform is not None:
+        event["platform"] = str(platform)
     if use is not None:
         event["use"] = str(use)
     check_event(event)
@@ -123,6 +132,8 @@ def check_event(event: Any, *, index: int | None = None) -> None:
         raise VerificationError(f"event: unknown type {event.get('type')!r}")
     keys = set(event)
     expected = _KEYS | ({"use"} if event["type"] in USE_TYPES else set())
+    if event["type"] == RECORDS_SEALED:
+        expected = expected - {"platform"}  # about the person's records, not a platform
     if keys != expected:
         raise VerificationError(f"event: expected fields {sorted(expected)}, got {sorted(keys)}")
     if not isinstance(event["index"], int) or isinstance(event["index"], bool) or event["index"] < 0:
@@ -141,3 +152,9 @@ def check_event(event: Any, *, index: int | None = None) -> None:
                 raise VerificationError(f"event: expected {name} as a lowercase hyphenated UUID, got {event[name]!r}")
     if not isinstance(event["data"], dict):
         raise VerificationError("event: expected data to be an object")
+    if event["type"] == RECORDS_SEALED:
+        records = event["data"].get("records")
+        if set(event["data"]) != {"records"} or not isinstance(records, list) or not records:
+            raise VerificationError("event: expected data.records, a non-empty list of kinds of records")
+        if any(kind not in RECORD_KINDS for kind in records) or records != sorted(set(records)):
+            raise VerificationError(f"event: expected records among {sorted(RECORD_KINDS)}, sorted, each once")

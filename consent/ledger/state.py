@@ -93,6 +93,8 @@ class LedgerState:
     def apply(self, event: dict[str, Any], *, strict: bool = True) -> None:
         """Take ``event`` into account. ``strict`` refuses a decision that cannot follow the
         current state (new decisions); replays of recorded history are lenient."""
+        if event["type"] == events.RECORDS_SEALED:
+            return  # the person's own records: no platform, no use
         kind, platform_id, data = event["type"], event["platform"], event["data"]
         platform = self.platforms.get(platform_id)
         if kind == events.PLATFORM_ADDED:

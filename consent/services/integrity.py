@@ -74,6 +74,7 @@ _OWNER = {
 _LINKS = {"platform_id", "request_id"}
 
 _CHECKED = "consent.integrity.checked"
+_UNGUARDED = "consent.integrity.unguarded"
 _PERSONAL = "consent.integrity.personal"
 
 
@@ -159,30 +160,13 @@ def _fingerprints(s: Session, user_id: uuid.UUID) -> Iterator[tuple[str, dict[st
 # --- checking -----------------------------------------------------------------------------
 
 
-class NotSealedYet(ConsentError):
-    """The account has no manifest yet (made before this check existed): it must be
-    adopted, from the signed ledger, before anything else."""
+#: Appends the ``records.sealed`` event when a change wrote records but no ledger event
+#: (consent.services.ledger registers it: it builds on this module, which cannot import it).
+_record_sealers: list[Callable[[Session, ActiveLogin, list[str]], object]] = []
 
 
-#: How an account without a manifest is adopted: consent.services.ledger.recover, which
-#: checks the state against the signed ledger first. The ledger service registers it
-#: (it builds on this module, so this module cannot import it).
-_adopters: list[Callable[[Session, ActiveLogin], object]] = []
-
-
-def adopt_with(adopter: Callable[[Session, ActiveLogin], object]) -> None:
-    _adopters[:] = [adopter]
-
-
-def needs_adoption(s: Session, login: ActiveLogin) -> bool:
-    return s.scalar(sa.select(LedgerHead.manifest.is_(None)).where(LedgerHead.user_id == login.user.id)) is True
-
-
-def _adopt_if_needed(s: Session, login: ActiveLogin) -> None:
-    if needs_adoption(s, login):
-        if not _adopters:
-            raise NotSealedYet("this account's state has not been sealed yet, and nothing can adopt it")
-        _adopters[0](s, login)
+def seal_records_with(sealer: Callable[[Session, ActiveLogin, list[str]], object]) -> None:
+    _record_sealers[:] = [sealer]
 
 
 def check(s: Session, login: ActiveLogin) -> None:
@@ -196,7 +180,6 @@ def check(s: Session, login: ActiveLogin) -> None:
     """
     if s.info.get(_CHECKED) == login.user.id or _PERSONAL in s.info:
         return
-    _adopt_if_needed(s, login)
     problems = _problems(s, login)
     if problems:
         lock(s, login.user.id)  # held until the request's transaction ends: only on this rare path
@@ -231,7 +214,9 @@ def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
     if head is None:
         return [("head", "this account has no ledger head")]
     if head.manifest is None:
-        raise NotSealedYet("this account's state has not been sealed yet")
+        # An account from before the seal existed (or one whose seal was deleted): the
+        # person adopts it, from their signed ledger, with "Check and seal my records".
+        return [("unsealed", "the records of this account have not been sealed yet")]
     problems = _head_problems(s, login, head, key)
     try:
         manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
@@ -241,7 +226,7 @@ def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
         problems.append(
             ("rolled_back", f"the ledger holds {head.size} events, but the app last left it with {manifest.size}")
         )
-    elif (head.size, _root(head)) != (manifest.size, manifest.root):
+    elif not problems and (head.size, _root(head)) != (manifest.size, manifest.root):  # (a bad head has no root)
         problems.append(("head", f"the ledger's head ({head.size} events) is not where the app last left it"))
     problems += _row_problems(manifest, _fingerprints(s, user_id))
     return problems
@@ -300,12 +285,15 @@ def _row_problems(manifest: Manifest, rows: Iterator[tuple[str, dict[str, str | 
 
 @dataclass
 class Personal:
-    """The state of a personal transaction: whose, their locked head, the checked manifest,
-    and what this transaction wrote (row key -> fingerprints, or None once deleted)."""
+    """The state of a personal transaction: whose, their locked head and its size at the
+    start, the checked manifest (None while adopting), and what this transaction wrote
+    (row key -> fingerprints, or None once deleted)."""
 
     login: ActiveLogin
     head: LedgerHead
-    manifest: Manifest
+    start: int
+    manifest: Manifest | None
+    repairing: bool = False
     written: dict[str, dict[str, str | None] | None] = field(default_factory=dict)
     #: Steps to run once the caller's writes are flushed, before the seal (the witnesses').
     before_seal: list[Callable[[], object]] = field(default_factory=list)
@@ -320,27 +308,39 @@ def personal(s: Session) -> Personal:
 
 
 @contextmanager
-def personal_transaction(s: Session, login: ActiveLogin) -> Iterator[Personal]:
+def personal_transaction(s: Session, login: ActiveLogin, *, repair: bool = False) -> Iterator[Personal]:
     """One transaction of changes to the person's data: lock, check, write, seal, commit.
 
     IntegrityAlarm before the caller runs leaves everything as it was: nothing is written,
-    and nothing signed, on top of a state the person's key does not vouch for.
+    and nothing signed, on top of a state the person's key does not vouch for. A change
+    that wrote records but appended no event appends ``records.sealed``, so that the seal
+    always moves with the signed ledger and an older one written back shows.
+
+    ``repair``: for consent.services.ledger.recover only, which checks the ledger itself
+    and rebuilds what follows from it; the seal then keeps every other record exactly as
+    the old one had it (or, adopting an account that has none, as it is).
     """
     if _PERSONAL in s.info:
         raise ConsentError("personal transactions do not nest")
-    _adopt_if_needed(s, login)
     with transaction(s):
         head = lock(s, login.user.id)
         s.expire_all()  # nothing loaded before the lock is taken for what the check will have seen
         s.info.pop(_CHECKED, None)
-        problems = _problems(s, login)
-        if problems:
-            raise IntegrityAlarm(problems)
-        manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
-        state = s.info[_PERSONAL] = Personal(login, head, manifest)
+        if repair:
+            manifest = _open_manifest(login, head)
+        else:
+            problems = _problems(s, login)
+            if problems:
+                raise IntegrityAlarm(problems)
+            manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
+        state = s.info[_PERSONAL] = Personal(login, head, head.size, manifest, repair)
         try:
             yield state
             s.flush()
+            kinds = sorted({name.split(":", 1)[0] for name in state.written})
+            if (kinds and head.size == state.start) or repair:
+                _record_sealers[0](s, login, kinds or ["platforms", "uses"])
+                s.flush()
             for step in state.before_seal:
                 step()
             _seal(s, state)
@@ -348,19 +348,25 @@ def personal_transaction(s: Session, login: ActiveLogin) -> Iterator[Personal]:
             s.info.pop(_PERSONAL, None)
 
 
-def behind_manifest(login: ActiveLogin, head: LedgerHead) -> list[tuple[str, str]]:
-    """A rollback or fork the sealed manifest is evidence of: the ledger stands behind,
-    or beside, the head the app last sealed. (No manifest, or one that does not open, is
-    no evidence either way.)"""
+def _open_manifest(login: ActiveLogin, head: LedgerHead) -> Manifest | None:
+    """The sealed manifest for a repair: None when there is none (adoption); one that does
+    not open is refused, since it could be hiding anything."""
     if head.manifest is None:
-        return []
+        return None
     try:
-        manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
+        return Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
     except (DecryptionError, ValueError, KeyError):
+        raise IntegrityAlarm([("unreadable", "the record of what the app last wrote does not open with your key")]) from None
+
+
+def behind_manifest(manifest: Manifest | None, head: LedgerHead) -> list[tuple[str, str]]:
+    """A rollback or fork the sealed manifest is evidence of: the ledger stands behind, or
+    beside, the head the app last sealed."""
+    if manifest is None:
         return []
     if head.size < manifest.size:
         return [("rolled_back", f"the ledger holds {head.size} events, but the app last left it with {manifest.size}")]
-    if head.size == manifest.size and _root(head) != manifest.root:
+    if (head.size, _root(head)) != (manifest.size, manifest.root):
         return [("forked", f"the ledger of {head.size} events is not the one the app last left")]
     return []
 
@@ -371,23 +377,65 @@ def seal_new_account(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
     login.vault.write_bytes(head, "manifest", Manifest(rows=rows).to_bytes())
 
 
-def seal_current(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
-    """Seal what the database holds now, as it is: only for adopting an account whose state
-    was first checked against the signed ledger (consent.services.ledger.adopt)."""
-    manifest = Manifest(head.size, _root(head), dict(_fingerprints(s, login.user.id)))
-    login.vault.write_bytes(head, "manifest", manifest.to_bytes())
+#: What a repair rebuilds from the ledger: the rest must be as the old seal recorded it.
+_REBUILT = {"platforms": {"details"}, "uses": {"platform_id", "state"}}
 
 
 def _seal(s: Session, state: Personal) -> None:
-    rows = dict(state.manifest.rows)
-    for name, fingerprint in state.written.items():
-        if fingerprint is None:
-            rows.pop(name, None)
-        else:
-            rows[name] = {**rows.get(name, {}), **fingerprint}
+    if state.repairing:
+        rows = _repaired_rows(s, state)
+    else:
+        assert state.manifest is not None  # noqa: S101 - opened by personal_transaction
+        rows = dict(state.manifest.rows)
+        for name, fingerprint in state.written.items():
+            if fingerprint is None:
+                rows.pop(name, None)
+            else:
+                rows[name] = {**rows.get(name, {}), **fingerprint}
     manifest = Manifest(state.head.size, _root(state.head), rows)
     state.login.vault.write_bytes(state.head, "manifest", manifest.to_bytes())
     s.flush()
+
+
+def rebuildable(problems: list[tuple[str, str]]) -> bool:
+    """Whether ``recover`` can clear these problems: the seal is missing, or every problem
+    is a platform's details or a use, which follow from the signed ledger."""
+    if [kind for kind, _ in problems] == ["unsealed"]:
+        return True
+    for kind, detail in problems:
+        if kind not in ("replayed", "relinked", "missing", "unexpected"):
+            return False
+        name, _, rest = detail.partition(" ")
+        table = name.rstrip(":").split(":", 1)[0]
+        column = rest.split(" ", 1)[0] if kind == "replayed" else None
+        if table not in _REBUILT or (column is not None and column not in _REBUILT[table]):
+            return False
+    return True
+
+
+def _repaired_rows(s: Session, state: Personal) -> dict[str, dict[str, str | None]]:
+    """After a rebuild: what the database holds now, where the old seal agrees with it on
+    everything the ledger does not vouch for; otherwise IntegrityAlarm, and nothing sealed."""
+    current = dict(_fingerprints(s, state.login.user.id))
+    if state.manifest is None:
+        return current  # adopting: nothing to compare with (docs/security.md says what this trusts)
+    old = state.manifest.rows
+    problems = []
+    for name in sorted(set(current) | set(old)):
+        table = name.split(":", 1)[0]
+        rebuilt = _REBUILT.get(table, set())
+        if table in _REBUILT and (name not in old or name not in current):
+            continue  # a platform or use that the ledger has, or does not have
+        mine, theirs = current.get(name), old.get(name)
+        if mine is None or theirs is None:
+            problems.append(("missing" if mine is None else "unexpected", f"{name} cannot be rebuilt from the ledger"))
+            continue
+        for column in mine:
+            if column not in rebuilt and mine[column] != theirs.get(column):
+                problems.append(("replayed", f"{name}: {column} cannot be rebuilt from the ledger"))
+    if problems:
+        raise IntegrityAlarm(problems)
+    return current
 
 
 def _after_flush(s: Session, _context: Any) -> None:
@@ -402,7 +450,7 @@ def _after_flush(s: Session, _context: Any) -> None:
         if row in s.dirty and not any(inspected.attrs[name].history.has_changes() for name in names):
             continue  # e.g. a new password hash: nothing the manifest covers
         if state is None:
-            if s.info.get("consent.integrity.unguarded"):
+            if s.info.get(_UNGUARDED):
                 continue
             raise ConsentError(f"{_row_key(row)} was written outside a personal transaction")
         if getattr(row, _OWNER[type(row)]) != state.login.user.id:
@@ -428,11 +476,11 @@ def _forget_check(s: Session, transaction: Any) -> None:
 def unguarded(s: Session) -> Iterator[None]:
     """Writes that need no manifest: registration (which seals the first one) and account
     deletion (which removes the rows and the manifest together)."""
-    s.info["consent.integrity.unguarded"] = True
+    s.info[_UNGUARDED] = True
     try:
         yield
     finally:
-        s.info.pop("consent.integrity.unguarded", None)
+        s.info.pop(_UNGUARDED, None)
 
 
 sa.event.listen(Session, "after_flush", _after_flush)

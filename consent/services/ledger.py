@@ -9,6 +9,7 @@ uses) in the same transaction, so the state can never drift from the ledger.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,8 +26,8 @@ from consent.ledger import bundle, events, receipts
 from consent.ledger.checkpoint import Checkpoint, open_checkpoint
 from consent.ledger.merkle import Frontier, inclusion_proof, leaf_hash, verify_inclusion
 from consent.ledger.state import LedgerState, PlatformState, UseState, replay
-from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
-from consent.services import integrity, transaction, witnessing
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, RequestFile, Use, User
+from consent.services import integrity, witnessing
 from consent.services.accounts import ActiveLogin
 from consent.services.integrity import verifier_key as verifier_key  # the key, where ledger code looks for it
 
@@ -80,6 +81,24 @@ class LedgerWriter:
             index=self.frontier.size, type=kind, at=at, recorded=self.now, platform=platform, use=use, data=data
         )
         state.apply(event)  # refuses a decision that cannot follow the current state
+        self._append(event)
+        self._project(state, platform, platform_row, use, use_row)
+        return event
+
+    def seal_records(self, kinds: list[str]) -> dict[str, Any]:
+        """The ``records.sealed`` event: the person's records changed without a decision."""
+        event = events.new_event(
+            index=self.frontier.size,
+            type=events.RECORDS_SEALED,
+            at=self.now,
+            recorded=self.now,
+            platform=None,
+            data={"records": sorted(set(kinds))},
+        )
+        self._append(event)
+        return event
+
+    def _append(self, event: dict[str, Any]) -> None:
         appended = ledger.append(self.frontier, self.signer, event)
         user_id = self.login.user.id
         entry = LedgerEntry(user_id=user_id, index=event["index"], leaf_hash=appended.leaf)
@@ -87,8 +106,6 @@ class LedgerWriter:
         self.s.add(entry)
         self.s.add(LedgerCheckpoint(user_id=user_id, size=self.frontier.size, note=appended.checkpoint))
         self.head.size, self.head.frontier = self.frontier.size, self.frontier.to_bytes()
-        self._project(state, platform, platform_row, use, use_row)
-        return event
 
     def _load(self, platform: uuid.UUID, use: uuid.UUID | None) -> tuple[LedgerState, Platform | None, Use | None]:
         state = LedgerState()
@@ -215,8 +232,10 @@ def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en")
     if proven is None:
         return None
     event = proven.event
-    row = s.scalar(
-        sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id)
+    row = (
+        s.scalar(sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id))
+        if "platform" in event
+        else None
     )
     details = _read_json(login, row, "details") if row is not None else {}
     return receipts.make_receipt(
@@ -340,11 +359,7 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
     for size in notes.rest():
         check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
     head = s.get(LedgerHead, login.user.id)
-    if (
-        head is None
-        or head.size != frontier.size
-        or Frontier.from_bytes(head.size, head.frontier).root() != frontier.root()
-    ):
+    if head is None or head.size != frontier.size or _head_root(head) != frontier.root():
         check.problems.append("the ledger's head does not match its events")
     if with_state and check.ok:
         try:
@@ -357,32 +372,38 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
 # --- the projection ---------------------------------------------------------------------------
 
 
-def recover(s: Session, login: ActiveLogin) -> LedgerState:
-    """Check the person's state against their signed ledger and seal it again.
+def _head_root(head: LedgerHead) -> bytes | None:
+    try:
+        return Frontier.from_bytes(head.size, head.frontier).root()
+    except ValueError:  # not even the right number of hashes
+        return None
 
-    For an account made before the sealed manifest existed (its first login adopts it),
-    and for a person who, after an alarm, chooses to rebuild: platforms and uses are
-    rebuilt from the ledger alone (notes and identifiers, which are not in it, are kept);
-    every sent letter must match its ``letter.sent`` event (same request, same SHA-256)
-    and every such event its request. Refused, with IntegrityAlarm, when the ledger does
-    not verify or stands behind what the app last sealed or a witness saw: signing on top of a rolled-back
-    ledger would fork the person's history, so a rollback is never "repaired" here.
+
+def recover(s: Session, login: ActiveLogin) -> LedgerState:
+    """Check the person's records against their signed ledger, rebuild what follows from
+    it, and seal them again; appends ``records.sealed``.
+
+    Two uses: adopting an account that has no seal yet (made before it existed), and, after
+    an alarm, the person's choice to rebuild. Platforms and uses are rebuilt from the ledger
+    alone (their private notes, not in it, must be as the old seal recorded them); every
+    letter and answer must match its events (request, platform, letter and answer hashes,
+    statuses, files). Everything else must be exactly as the old seal recorded it.
+    Refused, with IntegrityAlarm, when the ledger does not verify, or stands behind what
+    the old seal or a witness saw: signing on top of a rolled-back ledger would fork the
+    person's history, so a rollback is never "repaired" here.
     """
-    with transaction(s), integrity.unguarded(s):
-        head = integrity.lock(s, login.user.id)
+    with integrity.personal_transaction(s, login, repair=True) as personal:
         checked = verify(s, login, with_state=False)
         problems = [("head", problem) for problem in checked.problems]
-        problems += integrity.behind_manifest(login, head)
+        problems += integrity.behind_manifest(personal.manifest, personal.head)
         if problems:
             raise IntegrityAlarm(problems)
-        witnessing.confirm(s, login, head, verifier_key(login))  # what nothing in the database can tell
         state = replay(iter_events(s, login, checked=False))
         _rewrite_projection(s, login, state)
         s.flush()
-        problems = _letters_against_ledger(s, login)
+        problems = _requests_against_ledger(s, login)
         if problems:
             raise IntegrityAlarm(problems)
-        integrity.seal_current(s, login, head)
     return state
 
 
@@ -407,27 +428,48 @@ def _rewrite_projection(s: Session, login: ActiveLogin, state: LedgerState) -> N
         s.delete(stale)
 
 
-def _letters_against_ledger(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
-    """Every sent letter has its event, with the same text's hash, and every event its letter."""
-    sent = {
-        e["data"]["request"]: e["data"]["sha256"]
-        for e in iter_events(s, login, checked=False)
-        if e["type"] == events.LETTER_SENT
-    }
-    problems = []
+def _requests_against_ledger(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
+    """Every request as its events have it: a sent letter has its ``letter.sent`` (same
+    platform, same text's hash) and every such event its request; its answers are its
+    ``request.updated`` events in order (status and hash), and each answer's file is there,
+    linked to it, with that hash; no file is left over. Drafts have no event."""
+    sent: dict[str, dict[str, Any]] = {}
+    updates: dict[str, list[tuple[str, str]]] = {}
+    for e in iter_events(s, login, checked=False):
+        if e["type"] == events.LETTER_SENT:
+            sent[e["data"]["request"]] = e
+        elif e["type"] == events.REQUEST_UPDATED:
+            updates.setdefault(e["data"]["request"], []).append((e["data"]["status"], e["data"]["sha256"]))
+    files = {row.id: row for row in s.scalars(sa.select(RequestFile).where(RequestFile.user_id == login.user.id))}
+    problems: list[tuple[str, str]] = []
     for row in s.scalars(sa.select(Request).where(Request.user_id == login.user.id)):
         details = _read_json(login, row, "details")
         name = f"requests:{row.id}"
+        event = sent.pop(str(row.id), None)
+        replies = [(r["status"], r["sha256"]) for r in details["replies"]]
         if details["status"] == "draft":
-            if str(row.id) in sent:
+            if event is not None or replies:
                 problems.append(("replayed", f"{name} is a draft, but the ledger records it as sent"))
             continue
-        recorded = sent.pop(str(row.id), None)
-        if recorded is None:
+        if event is None:
             problems.append(("unexpected", f"{name} is not in the ledger"))
-        elif recorded != details["sha256"]:
+            continue
+        if event["data"]["sha256"] != details["sha256"]:
             problems.append(("replayed", f"{name}: the letter is not the one the ledger records"))
+        if event["platform"] != str(row.platform_id):
+            problems.append(("relinked", f"{name} was sent to {event['platform']}, not to {row.platform_id}"))
+        if replies != updates.pop(str(row.id), []):
+            problems.append(("replayed", f"{name}: its answers are not the ones the ledger records"))
+        for reply in details["replies"]:
+            if "file" not in reply:
+                continue
+            file = files.pop(uuid.UUID(reply["file"]), None)
+            if file is None or file.request_id != row.id:
+                problems.append(("missing", f"request_files:{reply['file']} of {name} is gone or elsewhere"))
+            elif hashlib.sha256(login.vault.read_bytes(file, "content")).hexdigest() != reply["sha256"]:
+                problems.append(("replayed", f"request_files:{file.id}: not the file the ledger records"))
     problems += [("missing", f"requests:{request} was deleted") for request in sorted(sent)]
+    problems += [("unexpected", f"request_files:{file_id} belongs to no answer") for file_id in sorted(files, key=str)]
     return problems
 
 
@@ -460,4 +502,5 @@ def citation(s: Session, login: ActiveLogin, index: int) -> Citation | None:
     return Citation(index, proven.leaf.hex(), proven.checkpoint.size, root)
 
 
-integrity.adopt_with(recover)  # an account from before the seal is adopted from its signed ledger
+# A change that wrote records but no event seals them with one (see integrity.personal_transaction).
+integrity.seal_records_with(lambda s, login, kinds: LedgerWriter(s, login, datetime.now(UTC)).seal_records(kinds))

@@ -134,35 +134,48 @@ def save_draft(
     parent: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Keep a letter to send later: a request in the "draft" status, not yet in the ledger."""
+    """Keep a letter to send later: a request in the "draft" status, not yet sent."""
     now = now or _now()
     _check_letter(letter, channel)
-    request_id = uuid.uuid4()
     with integrity.personal_transaction(s, login):
-        _platform(s, login, platform_id)
-        row = Request(id=request_id, user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
-        _write(
-            login,
-            row,
-            {
-                "kind": letter.kind,
-                "language": letter.language,
-                "channel": channel,
-                "subject": letter.subject,
-                "text": letter.text,
-                "sha256": _sha256(letter.text.encode("utf-8")),
-                "sent_on": None,
-                "received_on": None,
-                "estimated": False,
-                "extended": False,
-                "status": "draft",
-                "parent": str(parent) if parent else None,
-                "recipient": letter.recipient.name,
-                "replies": [],
-            },
-        )
-        s.add(row)
-    return request_id
+        row = _new_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
+    return row.id
+
+
+def _new_draft(
+    s: Session,
+    login: ActiveLogin,
+    platform_id: uuid.UUID,
+    letter: Letter,
+    *,
+    channel: str,
+    parent: uuid.UUID | None,
+    now: datetime,
+) -> Request:
+    _platform(s, login, platform_id)
+    row = Request(id=uuid.uuid4(), user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
+    _write(
+        login,
+        row,
+        {
+            "kind": letter.kind,
+            "language": letter.language,
+            "channel": channel,
+            "subject": letter.subject,
+            "text": letter.text,
+            "sha256": _sha256(letter.text.encode("utf-8")),
+            "sent_on": None,
+            "received_on": None,
+            "estimated": False,
+            "extended": False,
+            "status": "draft",
+            "parent": str(parent) if parent else None,
+            "recipient": letter.recipient.name,
+            "replies": [],
+        },
+    )
+    s.add(row)
+    return row
 
 
 def record_sent(
@@ -178,24 +191,25 @@ def record_sent(
     parent: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Record that ``letter`` was sent; it becomes a tracked request and a ledger event."""
+    """Record that ``letter`` was sent: a tracked request and a ledger event, in one
+    transaction (a letter that cannot be sent on that date leaves no draft behind)."""
     now = now or _now()
-    request_id = save_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
-    try:
-        mark_sent(
-            s,
-            login,
-            request_id,
-            sent_on=sent_on,
-            delivered_on=delivered_on,
-            post_delivery_days=post_delivery_days,
-            now=now,
+    _check_letter(letter, channel)
+    _check_dates(sent_on, delivered_on, now)
+    with integrity.personal_transaction(s, login):
+        row = _new_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
+        s.flush()
+        _mark_sent(
+            s, login, row, sent_on=sent_on, delivered_on=delivered_on, post_delivery_days=post_delivery_days, now=now
         )
-    except RequestError:
-        with integrity.personal_transaction(s, login):  # a letter that cannot be sent on that date is no draft either
-            s.delete(_own(s, login, request_id))
-        raise
-    return request_id
+    return row.id
+
+
+def _check_dates(sent_on: date, delivered_on: date | None, now: datetime) -> None:
+    if sent_on > now.date():
+        raise RequestError("in_future", "a letter cannot be sent in the future")
+    if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
+        raise RequestError("before_sending", "the delivery date must fall between sending and today")
 
 
 def mark_sent(
@@ -210,43 +224,53 @@ def mark_sent(
 ) -> None:
     """A draft was sent: its deadline starts, and the ledger records the letter's SHA-256."""
     now = now or _now()
-    if sent_on > now.date():
-        raise RequestError("in_future", "a letter cannot be sent in the future")
-    if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
-        raise RequestError("before_sending", "the delivery date must fall between sending and today")
+    _check_dates(sent_on, delivered_on, now)
     with integrity.personal_transaction(s, login):
         row = _own(s, login, request_id)
-        details = _read(login, row)
-        if details["status"] != "draft":
-            raise RequestError("not_allowed", f"cannot send a request that is {details['status']}")
-        if details["channel"] == "post":
-            received, estimated = (
-                (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
-            )
-        else:
-            received, estimated = sent_on, False
-        details.update(
-            sent_on=sent_on.isoformat(), received_on=received.isoformat(), estimated=estimated, status="sent"
+        _mark_sent(
+            s, login, row, sent_on=sent_on, delivered_on=delivered_on, post_delivery_days=post_delivery_days, now=now
         )
-        if details.get("parent"):
-            _mark_parent(s, login, uuid.UUID(details["parent"]), details["kind"], now)
-        _write(login, row, details)
-        row.updated_at = now
-        # The event is dated when the letter went out (noon UTC of that day, if not today).
-        sent_at = now if sent_on == now.date() else datetime.combine(sent_on, time(12), tzinfo=UTC)
-        LedgerWriter(s, login, now).record(
-            events.LETTER_SENT,
-            platform=row.platform_id,
-            data={
-                "request": str(row.id),
-                "kind": details["kind"],
-                "channel": details["channel"],
-                "sha256": details["sha256"],
-            },
-            at=sent_at,
+
+
+def _mark_sent(
+    s: Session,
+    login: ActiveLogin,
+    row: Request,
+    *,
+    sent_on: date,
+    delivered_on: date | None,
+    post_delivery_days: int,
+    now: datetime,
+) -> None:
+    details = _read(login, row)
+    if details["status"] != "draft":
+        raise RequestError("not_allowed", f"cannot send a request that is {details['status']}")
+    if details["channel"] == "post":
+        received, estimated = (
+            (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
         )
-        s.flush()
-        calendar.refresh(s, login)
+    else:
+        received, estimated = sent_on, False
+    details.update(sent_on=sent_on.isoformat(), received_on=received.isoformat(), estimated=estimated, status="sent")
+    if details.get("parent"):
+        _mark_parent(s, login, uuid.UUID(details["parent"]), details["kind"], now)
+    _write(login, row, details)
+    row.updated_at = now
+    # The event is dated when the letter went out (noon UTC of that day, if not today).
+    sent_at = now if sent_on == now.date() else datetime.combine(sent_on, time(12), tzinfo=UTC)
+    LedgerWriter(s, login, now).record(
+        events.LETTER_SENT,
+        platform=row.platform_id,
+        data={
+            "request": str(row.id),
+            "kind": details["kind"],
+            "channel": details["channel"],
+            "sha256": details["sha256"],
+        },
+        at=sent_at,
+    )
+    s.flush()
+    calendar.refresh(s, login)
 
 
 def _mark_parent(s: Session, login: ActiveLogin, parent: uuid.UUID, kind: str, now: datetime) -> None:

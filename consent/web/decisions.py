@@ -71,6 +71,19 @@ def event_label(kind: str) -> str:
         events.USE_EXPIRED: _("Expired"),
         events.LETTER_SENT: _("Letter sent"),
         events.REQUEST_UPDATED: _("Request updated"),
+        events.RECORDS_SEALED: _("Your records updated"),
+    }.get(kind, kind)
+
+
+def records_label(kind: str) -> str:
+    """What a ``records.sealed`` event names: the kinds of the person's own records."""
+    return {
+        "users": _("account"),
+        "profiles": _("profile"),
+        "platforms": _("platforms"),
+        "uses": _("uses"),
+        "requests": _("requests and drafts"),
+        "request_files": _("files of answers"),
     }.get(kind, kind)
 
 

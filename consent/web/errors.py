@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent.errors import IntegrityAlarm
+from consent.services import integrity
 from consent.services.witnessing import NotWitnessed
 
 _MESSAGES = {
@@ -56,12 +57,12 @@ ALARMS = {
     "missing": _l("A record the app wrote is gone."),
     "unexpected": _l("A record appeared that the app never wrote."),
     "unreadable": _l("A value does not open with your key."),
+    "unsealed": _l(
+        "Your records have not been sealed yet. This happens once after this server was updated, or if someone "
+        "deleted the seal: the app checks them against your signed ledger before it seals them."
+    ),
     "witness": _l("A witness of this server knows your ledger under another key, so nothing new was signed."),
 }
-
-
-#: What "Rebuild from my signed ledger" can repair: records that follow from the ledger.
-_REPAIRABLE = frozenset({"replayed", "relinked", "missing", "unexpected", "unreadable"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class AlarmView:
     messages: list[object]
     details: list[str]
     repairable: bool
+    #: Only the seal is missing: a step to take, not (yet) a sign of tampering.
+    unsealed: bool = False
 
 
 def describe_alarm(problems: list[tuple[str, str]]) -> AlarmView:
@@ -79,7 +82,8 @@ def describe_alarm(problems: list[tuple[str, str]]) -> AlarmView:
     return AlarmView(
         [ALARMS.get(kind, ALARMS["head"]) for kind in kinds],
         [detail for _, detail in problems],
-        set(kinds) <= _REPAIRABLE,
+        integrity.rebuildable(problems),
+        kinds == ["unsealed"],
     )
 
 

@@ -11,7 +11,7 @@ from flask_babel import format_date
 
 from consent.ledger import events
 from consent.ledger.state import STATUS_OF
-from consent.web.decisions import event_label, letter_label, request_status_label, use_label
+from consent.web.decisions import event_label, letter_label, records_label, request_status_label, use_label
 
 #: The drawing's size in SVG user units; the page scales it to the screen.
 WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
@@ -25,6 +25,8 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         what = use_label(str(data.get("purpose", "")), str(data.get("label", "")))
     elif event["type"] in events.REQUEST_TYPES:
         what = letter_label(str(data.get("kind", ""))) or request_status_label(str(data.get("status", "")))
+    elif event["type"] == events.RECORDS_SEALED:
+        what = ", ".join(str(records_label(kind)) for kind in data.get("records", []))
     else:
         what = str(data.get("name", ""))
     return {
@@ -33,8 +35,8 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "label": event_label(event["type"]),
         "status": STATUS_OF.get(event["type"], "request" if event["type"] in events.REQUEST_TYPES else "platform"),
         "what": what,
-        "platform": names.get(event["platform"], ""),
-        "platform_id": event["platform"],
+        "platform": names.get(event.get("platform", ""), ""),
+        "platform_id": event.get("platform", ""),
         "at": at,
         "recorded": recorded,
         "backdated": (recorded - at).total_seconds() > 3600,

@@ -119,7 +119,7 @@ def suggest() -> Response:
 def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str, int]:
     """The platform's page: details, uses, the form for a new use, and its history."""
     s = db.session()
-    history = [e for e in ledger.iter_events(s, current_user.login) if e["platform"] == view.id]
+    history = [e for e in ledger.iter_events(s, current_user.login) if e.get("platform") == view.id]
     entry, updates = directory.updates_for(s, view.state.directory, view.state.to_json())
     now = datetime.now(UTC)
     return form_page(
