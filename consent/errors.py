@@ -87,7 +87,9 @@ class IntegrityAlarm(ConsentError):
     last saw it), ``forked`` (another history at a size already signed), ``replayed``
     (an older version of a value), ``relinked`` (a value moved to another row or link),
     ``missing`` (a row that should be there is gone), ``unexpected`` (a row the app never
-    wrote), ``unreadable`` (a value that does not open with the person's key).
+    wrote), ``unreadable`` (a value that does not open with the person's key),
+    ``unsealed`` (no seal yet: the person checks and seals their records), ``witness`` (a
+    witness knows the ledger under another key).
     """
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:

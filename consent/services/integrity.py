@@ -13,10 +13,11 @@ ciphertext, a moved or relinked row, a deleted or added row, a ledger whose head
 back, a swapped public key.
 
 Every change to those rows goes through ``personal_transaction``: it takes the person's
-lock (the ledger head's row), checks, lets the caller write, and seals a manifest made of
-what it checked plus what this transaction itself wrote (collected from the session's
-flushes), never of what the database says at the end, so an edit made by someone else
-while the transaction runs is not sealed in but found by the next check.
+lock (the ledger head's row), checks (reading the rows FOR SHARE on PostgreSQL, so they
+stay as checked until it commits), lets the caller write, appends ``records.sealed`` if
+the caller wrote records but no event (so that the seal always moves with the signed
+ledger), and seals a manifest made of what it checked plus what this transaction itself
+wrote (collected from the session's flushes), never of what the database says at the end.
 
 docs/security.md explains the mechanism and what it does not cover (a consistent rollback
 of the whole database, which the browser check and the witnesses catch).
