@@ -184,6 +184,7 @@ def test_typing_insta_suggests_instagram_and_choosing_it_fills_the_form(director
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("#recovery-code")).to_be_visible()  # registered, before going on
     page.goto(directory_server + "/platforms/new")
     page.get_by_label("Company, service or website").press_sequentially("insta", delay=60)
     suggestion = page.locator("#directory-results button.suggestion").first
