@@ -250,3 +250,20 @@ def test_a_witness_that_knows_the_ledger_under_another_key_stops_it(witnessed, w
     assert refused.status_code == 409
     assert "knows your ledger under another key" in refused.get_data(as_text=True)
     assert ledger_rows(witnessed) == (0, 0)
+
+
+def test_a_decision_the_witness_has_not_cosigned_is_not_acknowledged_until_it_has(witnessed, witness, monkeypatch):
+    person = Auth(witnessed.test_client())
+    person.register()
+    platform_id = add_platform(person)
+    assert "witness-pending" not in person.client.get("/dashboard").get_data(as_text=True)
+    # The witness confirms the ledger, then is away when the new checkpoint is sent.
+    monkeypatch.setattr(witnessing, "cosign_newest", lambda *args, **kwargs: 0)
+    add_use(person, platform_id, "Marketing")
+    page = person.client.get("/dashboard").get_data(as_text=True)
+    assert "Your last decision is signed but not yet confirmed by the witnesses (0 of 1)" in page
+    monkeypatch.undo()
+    # The next decision sends the pending checkpoint first, then its own: both cosigned.
+    add_use(person, platform_id, "DirectMarketing")
+    assert "witness-pending" not in person.client.get("/dashboard").get_data(as_text=True)
+    assert len(verify_cosignatures(newest_note(witnessed), [witness.cosigner.key])) == 1

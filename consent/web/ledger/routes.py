@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -57,6 +58,20 @@ def index() -> str:
         key=ledger.verifier_key(current_user.login),
         witness=witnessing.status(db.session(), current_user.login),
     )
+
+
+def _witness_pending() -> witnessing.Status | None:
+    """The witnesses' word on the newest checkpoint, when they have not all given it yet:
+    a decision counts as acknowledged only once they have (base.html says so on every page)."""
+    if not witnessing.witnesses(db.session()):
+        return None
+    status = witnessing.status(db.session(), current_user.login)
+    return None if status.acknowledged else status
+
+
+@bp.app_context_processor
+def _witness_context() -> dict[str, Callable[[], witnessing.Status | None]]:
+    return {"witness_pending": _witness_pending}  # called only on pages of someone logged in
 
 
 def _card_lines(key: VerifierKey) -> list[str]:
