@@ -19,8 +19,11 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from consent import create_app, db, migrate
 from consent.letters import Identity, LetterRequest, Party, compose
+from consent.models import LedgerHead
 from consent.services import accounts, integrity, platforms, requests
 from consent.vocabulary import DPV
 
@@ -78,7 +81,7 @@ def main(n_platforms: int, n_uses: int, n_drafts: int) -> None:
             )
             for _ in range(n_drafts):
                 requests.save_draft(s, login, uuid.UUID(views[0].id), letter, channel="post")
-            size = len(use_ids) + n_platforms
+            size = s.scalar(sa.select(LedgerHead.size))
             print(f"one account: {n_platforms} platforms, {len(use_ids)} uses, {n_drafts} drafts, {size} events")
             print(f"built in {time.perf_counter() - built:.1f} s")
 
