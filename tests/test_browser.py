@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
@@ -22,8 +23,9 @@ CHROMIUM = os.environ.get("CONSENT_CHROMIUM") or shutil.which("chromium") or "/u
 
 
 @contextmanager
-def serving(database_url: str, prepare: Callable[[], None] = lambda: None) -> Iterator[str]:
-    """The app on a free loopback port, its database migrated and prepared, for one test."""
+def serving(database_url: str, prepare: Callable[[], None] = lambda: None) -> Iterator[tuple[str, Flask]]:
+    """The app on a free loopback port, its database migrated and prepared, for one test;
+    the app too, for a test that changes its database behind its back."""
     app = create_app(test_settings(database_url))
     with app.app_context():
         migrate.upgrade(db.engine())
@@ -32,7 +34,7 @@ def serving(database_url: str, prepare: Callable[[], None] = lambda: None) -> It
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         thread.join()
@@ -42,8 +44,20 @@ def serving(database_url: str, prepare: Callable[[], None] = lambda: None) -> It
 
 @pytest.fixture
 def live_server(database_url: str) -> Iterator[str]:
-    with serving(database_url) as url:
+    with serving(database_url) as (url, _app):
         yield url
+
+
+#: Debian's Chromium, headless, with nothing reaching for the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture
@@ -53,18 +67,7 @@ def page(tmp_path: Path):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True, locale="en-GB")
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -173,7 +176,7 @@ def directory_server(database_url: str) -> Iterator[str]:
     def import_snapshot() -> None:
         directory.import_directory(db.session(), folder)
 
-    with serving(database_url, import_snapshot) as url:
+    with serving(database_url, import_snapshot) as (url, _app):
         yield url
 
 

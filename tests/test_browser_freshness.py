@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +14,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Browser, Page, Route, expect
-from werkzeug.serving import make_server
 
-from consent import create_app, db, migrate
+from consent import db
 from consent.ledger.checkpoint import open_checkpoint
 from consent.ledger.merkle import Frontier
 from consent.ledger.note import VerifierKey
 from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, User
-from tests.conftest import PASSWORD, test_settings
-from tests.test_browser import CHROMIUM
+from tests.conftest import PASSWORD
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 
 pytestmark = pytest.mark.browser
 
@@ -40,24 +37,6 @@ PURPOSES = [
 ]
 
 
-@contextmanager
-def serving(database_url: str) -> Iterator[tuple[str, Flask]]:
-    """The app on a free loopback port, and the app itself, to change its database behind its back."""
-    app = create_app(test_settings(database_url))
-    with app.app_context():
-        migrate.upgrade(db.engine())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join()
-        with app.app_context():
-            db.engine().dispose()
-
-
 @pytest.fixture
 def live(database_url: str) -> Iterator[tuple[str, Flask]]:
     with serving(database_url) as served:
@@ -71,18 +50,7 @@ def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

@@ -30,11 +30,12 @@ from consent.ledger import events as ledger_events
 from consent.ledger.checkpoint import Checkpoint
 from consent.ledger.merkle import Frontier
 from consent.ledger.note import Signer, VerifierKey
-from consent.models import Base, LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
+from consent.models import LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Request, Use, User
 from consent.services import accounts, integrity, ledger, platforms
 from tests.conftest import PASSWORD, Auth
 from tests.test_platforms import add_platform, add_use, decide, use_ids
 from tests.test_requests import post_letter
+from tests.test_witness_flow import backup, restore
 
 
 @pytest.fixture
@@ -378,22 +379,6 @@ def _consent_verify(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([script, "verify", *args], capture_output=True, text=True, check=False)
 
 
-def _snapshot(app: Any) -> dict[str, list[dict[str, Any]]]:
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in ("logins", "failed_attempts")]
-    with app.app_context(), db.engine().connect() as conn:
-        return {t.name: [dict(r) for r in conn.execute(sa.select(t)).mappings()] for t in tables}
-
-
-def _restore(app: Any, saved: dict[str, list[dict[str, Any]]]) -> None:
-    tables = [t for t in Base.metadata.sorted_tables if t.name in saved]
-    with app.app_context(), db.engine().begin() as conn:
-        for table in reversed(tables):
-            conn.execute(sa.delete(table))
-        for table in tables:
-            if saved[table.name]:
-                conn.execute(sa.insert(table), saved[table.name])
-
-
 def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_fork(person, app, client, tmp_path):
     """What the person keeps away from the server, the key card's text and one receipt,
     is enough to judge, offline, any export the operator hands them later."""
@@ -403,7 +388,7 @@ def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_for
     key = card.strip().splitlines()[-1]
     receipt = tmp_path / "receipt.json"
     receipt.write_bytes(client.get("/ledger/events/2/receipt.json").data)  # signed at 3 events
-    saved = _snapshot(app)
+    saved = backup(app)
     decide(person, use_ids(app, platform_id)["Marketing"], "withdraw")
 
     def export(name: str) -> Path:
@@ -421,7 +406,7 @@ def test_a_key_card_and_one_receipt_tell_a_continuation_from_a_rollback_or_a_for
     rolled = _consent_verify(str(export("rolled.json")), "--key", key, "--held", str(receipt))
     assert rolled.returncode == 1 and "rolled back" in rolled.stderr
     # A fork: an older backup restored, and the person made to sign another second event.
-    _restore(app, saved)
+    restore(app, saved)
     roll_back(app, to_size=2)
     with app.app_context(), db.engine().begin() as conn:
         conn.execute(sa.update(LedgerHead.__table__).values(manifest=None))  # adopt the rolled-back state

@@ -15,7 +15,6 @@ Pure code, like the rest of consent.ledger: no Flask, no database, no network.
 from __future__ import annotations
 
 import base64
-import binascii
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from consent.errors import VerificationError
-from consent.ledger.note import check_key_name, key_id, signature_line, split_note
+from consent.ledger.note import check_key_name, key_id, parse_vkey, signature_line, split_note
 
 _COSIGNATURE_V1 = 0x04
 _HEADER = "cosignature/v1\n"
@@ -63,21 +62,8 @@ class WitnessKey:
 
     @classmethod
     def parse(cls, text: str) -> WitnessKey:
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3 or len(parts[1]) != 8:
-            raise VerificationError(f"witness key: expected name+keyid+base64, got {text.strip()!r}")
-        name, hex_id, encoded = parts
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = int(hex_id, 16)
-        except (binascii.Error, ValueError):
-            raise VerificationError("witness key: the key ID or key is not valid hex / base64") from None
-        if len(raw) != 33 or raw[0] != _COSIGNATURE_V1:
-            raise VerificationError("witness key: expected a cosignature/v1 key (type 0x04, 32 bytes)")
-        key = cls(name, raw[1:])
-        if key.key_id != wanted_id:
-            raise VerificationError(f"witness key: expected key ID {key.key_id:08x}, got {hex_id}")
-        return key
+        kind = "a cosignature/v1 key (type 0x04, 32 bytes)"
+        return cls(*parse_vkey(text, _COSIGNATURE_V1, what="witness key", kind=kind))
 
 
 @dataclass(frozen=True)

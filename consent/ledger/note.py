@@ -30,6 +30,26 @@ def check_key_name(name: str) -> None:
         raise VerificationError(f"key name: expected no spaces or '+', got {name!r}")
 
 
+def parse_vkey(text: str, key_type: int, *, what: str, kind: str) -> tuple[str, bytes]:
+    """The name and 32-byte public key of a C2SP vkey, ``<name>+<key ID>+base64(type || key)``,
+    once its type is ``key_type`` and its key ID the one the name and key make."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or len(parts[1]) != 8:
+        raise VerificationError(f"{what}: expected name+keyid+base64, got {text.strip()!r}")
+    name, hex_id, encoded = parts
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        wanted_id = int(hex_id, 16)
+    except (binascii.Error, ValueError):
+        raise VerificationError(f"{what}: the key ID or key is not valid hex / base64") from None
+    if len(raw) != 33 or raw[0] != key_type:
+        raise VerificationError(f"{what}: expected {kind}")
+    actual = key_id(name, raw[1:], key_type)
+    if actual != wanted_id:
+        raise VerificationError(f"{what}: expected key ID {actual:08x}, got {hex_id}")
+    return name, raw[1:]
+
+
 def key_id(name: str, public_key: bytes, key_type: int = _ED25519) -> int:
     """The 4-byte ID a signature line carries: ``SHA-256(name || 0x0A || type || key)[:4]``."""
     digest = hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()
@@ -58,21 +78,7 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3 or len(parts[1]) != 8:
-            raise VerificationError(f"verifier key: expected name+keyid+base64, got {text.strip()!r}")
-        name, hex_id, encoded = parts
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = int(hex_id, 16)
-        except (binascii.Error, ValueError):
-            raise VerificationError("verifier key: the key ID or key is not valid hex / base64") from None
-        if len(raw) != 33 or raw[0] != _ED25519:
-            raise VerificationError("verifier key: expected an Ed25519 key (type 0x01, 32 bytes)")
-        key = cls(name, raw[1:])
-        if key.key_id != wanted_id:
-            raise VerificationError(f"verifier key: expected key ID {key.key_id:08x}, got {hex_id}")
-        return key
+        return cls(*parse_vkey(text, _ED25519, what="verifier key", kind="an Ed25519 key (type 0x01, 32 bytes)"))
 
 
 @dataclass(frozen=True)
