@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import threading
@@ -10,7 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from flask import Flask
+from PIL import Image
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
@@ -204,3 +207,20 @@ def test_typing_insta_suggests_instagram_and_choosing_it_fills_the_form(director
     expect(page.get_by_role("heading", name="Instagram")).to_be_visible()
     if os.environ.get("CONSENT_SCREENSHOTS"):
         shutil.copytree(tmp_path, os.environ["CONSENT_SCREENSHOTS"], dirs_exist_ok=True)
+
+
+def test_the_key_cards_qr_code_on_a_phone_screen_reads_back_as_the_key(live_server, page):
+    """The QR code as a phone shows it (390 px wide) is whole, quiet zone included, and
+    reads back as the verifier key the page prints."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/register")
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("#recovery-code")).to_be_visible()
+    page.goto(live_server + "/ledger/key")
+    key = page.locator("#verifier-key").inner_text().strip()
+    shot = page.locator(".key-card figure.qr svg").screenshot()
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    assert code.text == key
