@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from consent import db
-from consent.models import Base, LedgerCheckpoint, LedgerHead, Platform, Profile, Request, RequestFile
+from consent.models import Base, LedgerCheckpoint, LedgerEntry, LedgerHead, Platform, Profile, Request, RequestFile
 from consent.services import ledger
 from tests.conftest import Auth
 from tests.test_integrity import _login, _seal_button, assert_alarm, operator, roll_back
@@ -186,3 +186,14 @@ def test_the_browsers_checkpoint_refuses_adopting_a_rolled_back_ledger(auth, app
         assert ledger.verify(db.session(), _login(app)).records == [
             ("unsealed", "the records of this account have not been sealed yet")
         ]
+
+
+def test_an_event_that_does_not_open_stops_the_export_with_the_alarm(auth, app, client):
+    auth.register()
+    add_platform(auth)
+    add_platform(auth, name="Other")
+    entries = LedgerEntry.__table__
+    with app.app_context(), db.engine().begin() as conn:
+        _, second = conn.execute(sa.select(entries.c.event).order_by(entries.c.index)).scalars().all()
+        conn.execute(sa.update(entries).where(entries.c.index == 0).values(event=second))
+    assert_alarm(client.get("/ledger/export.json"), "A value does not open with your key.")

@@ -16,7 +16,7 @@ from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from consent import db, keycard
-from consent.errors import VerificationError
+from consent.errors import DecryptionError, IntegrityAlarm, VerificationError
 from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms, witnessing
@@ -153,6 +153,9 @@ def export() -> Response:
     except VerificationError:
         spool.close()
         abort(404)
+    except DecryptionError:  # an event swapped or altered in the database
+        spool.close()
+        raise IntegrityAlarm([("unreadable", "an event of your ledger does not open with your key")]) from None
     spool.seek(0)
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     return send_file(spool, mimetype="application/json", as_attachment=True, download_name=f"consent-ledger-{day}.json")
