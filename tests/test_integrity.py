@@ -138,7 +138,8 @@ def test_a_use_moved_to_another_platform_is_found_before_anything_is_signed(pers
     _withdraw_is_refused(app, person, use_id)
 
 
-def test_an_older_ciphertext_written_back_is_found(person, app, client):
+def _granted_state_written_back_after_a_withdrawal(person: Auth, app: Any) -> tuple[str, str]:
+    """The operator writes the use's state of before the withdrawal back: (platform, use)."""
     platform_id = add_platform(person)
     add_use(person, platform_id, "Marketing")
     use_id = use_ids(app, platform_id)["Marketing"]
@@ -147,6 +148,11 @@ def test_an_older_ciphertext_written_back_is_found(person, app, client):
         granted = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
     decide(person, use_id, "withdraw")
     operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted))
+    return platform_id, use_id
+
+
+def test_an_older_ciphertext_written_back_is_found(person, app, client):
+    platform_id, use_id = _granted_state_written_back_after_a_withdrawal(person, app)
     page = assert_alarm(client.get(f"/platforms/{platform_id}"), "A value was replaced")
     assert "Granted" not in page
     _withdraw_is_refused(app, person, use_id)
@@ -160,14 +166,7 @@ def test_an_older_ciphertext_written_back_is_found(person, app, client):
 
 
 def test_rebuilding_from_the_signed_ledger_clears_a_replayed_use(person, app, client):
-    platform_id = add_platform(person)
-    add_use(person, platform_id, "Marketing")
-    use_id = use_ids(app, platform_id)["Marketing"]
-    table = Use.__table__
-    with app.app_context(), db.engine().connect() as conn:
-        granted = conn.execute(sa.select(table.c.state).where(table.c.id == uuid.UUID(use_id))).scalar_one()
-    decide(person, use_id, "withdraw")
-    operator(app, sa.update(table).where(table.c.id == uuid.UUID(use_id)).values(state=granted))
+    platform_id, use_id = _granted_state_written_back_after_a_withdrawal(person, app)
     alarm = assert_alarm(client.get("/dashboard"), "Rebuild from my signed ledger")
     rebuilt = client.post("/ledger/recover", data={"csrf_token": _seal_button(alarm)})
     assert rebuilt.status_code == 302

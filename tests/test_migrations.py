@@ -1,5 +1,6 @@
 """The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -60,13 +61,8 @@ def test_commits_are_durable(database_url):
     engine.dispose()
 
 
-def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
-    """An instance created before the ledger existed: its accounts get a ledger head."""
-    import uuid
-
-    engine = make_engine(database_url)
-    migrate.upgrade(engine, "9fafa792d8d7")  # accounts, before the ledger
-    user_id = uuid.uuid4()
+def _old_account(conn: sa.Connection, user_id: uuid.UUID) -> None:
+    """An account row as the first revisions wrote it (the columns they all share)."""
     users = sa.table(
         "users",
         *(sa.column(name) for name in ("email_lookup", "email", "password_hash", "password_salt", "password_kdf")),
@@ -75,23 +71,30 @@ def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
         sa.column("signing_private_key"),
         sa.column("created_at", sa.DateTime()),
     )
-    with engine.begin() as conn:
-        conn.execute(
-            users.insert().values(
-                id=user_id,
-                email_lookup=b"l" * 32,
-                email=b"\x01e",
-                password_hash="h",
-                password_salt=b"s" * 16,
-                password_kdf="t=1,m=64,p=1",
-                dek_by_password=b"w",
-                recovery_salt=b"r" * 16,
-                dek_by_recovery=b"w",
-                signing_public_key=b"k" * 32,
-                signing_private_key=b"\x01p",
-                created_at=datetime(2026, 1, 1),
-            )
+    conn.execute(
+        users.insert().values(
+            id=user_id,
+            email_lookup=b"l" * 32,
+            email=b"\x01e",
+            password_hash="h",
+            password_salt=b"s" * 16,
+            password_kdf="t=1,m=64,p=1",
+            dek_by_password=b"w",
+            recovery_salt=b"r" * 16,
+            dek_by_recovery=b"w",
+            signing_public_key=b"k" * 32,
+            signing_private_key=b"\x01p",
+            created_at=datetime(2026, 1, 1),
         )
+    )
+
+
+def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
+    """An instance created before the ledger existed: its accounts get a ledger head."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "9fafa792d8d7")  # accounts, before the ledger
+    with engine.begin() as conn:
+        _old_account(conn, uuid.uuid4())
     migrate.upgrade(engine)
     with engine.connect() as conn:
         heads = conn.execute(sa.text("SELECT size, frontier FROM ledger_heads")).all()
@@ -100,45 +103,16 @@ def test_upgrade_gives_existing_accounts_an_empty_ledger(database_url):
     engine.dispose()
 
 
-def test_upgrade_leaves_existing_ledgers_unsealed_until_their_owner_logs_in(database_url):
+def test_upgrade_leaves_existing_ledgers_unsealed_until_their_owner_seals_them(database_url):
     """The sealed manifest needs the person's key: the migration adds an empty column, and
-    the account is adopted from its signed ledger at its next login (tests/test_integrity.py)."""
-    import uuid
-
+    the person checks and seals their records from their signed ledger (tests/test_integrity.py)."""
     engine = make_engine(database_url)
     migrate.upgrade(engine, "508267f25efb")
     user_id = uuid.uuid4()
     with engine.begin() as conn:
-        conn.execute(
-            sa.table(
-                "users",
-                *(sa.column(name) for name in ("email_lookup", "email", "password_hash", "password_salt")),
-                *(sa.column(name) for name in ("password_kdf", "dek_by_password", "recovery_salt", "dek_by_recovery")),
-                sa.column("signing_public_key"),
-                sa.column("signing_private_key"),
-                sa.column("id", sa.Uuid()),
-                sa.column("created_at", sa.DateTime()),
-            )
-            .insert()
-            .values(
-                id=user_id,
-                email_lookup=b"l" * 32,
-                email=b"\x01e",
-                password_hash="h",
-                password_salt=b"s" * 16,
-                password_kdf="t=1,m=64,p=1",
-                dek_by_password=b"w",
-                recovery_salt=b"r" * 16,
-                dek_by_recovery=b"w",
-                signing_public_key=b"k" * 32,
-                signing_private_key=b"\x01p",
-                created_at=datetime(2026, 1, 1),
-            )
-        )
-        conn.execute(
-            sa.text("INSERT INTO ledger_heads (user_id, size, frontier) VALUES (:u, 0, :f)"),
-            {"u": user_id.hex if engine.dialect.name == "sqlite" else user_id, "f": b""},
-        )
+        _old_account(conn, user_id)
+        heads = sa.table("ledger_heads", sa.column("user_id", sa.Uuid()), sa.column("size"), sa.column("frontier"))
+        conn.execute(heads.insert().values(user_id=user_id, size=0, frontier=b""))
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT size, manifest FROM ledger_heads")).all() == [(0, None)]
