@@ -9,10 +9,11 @@ uses) in the same transaction, so the state can never drift from the ledger.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,7 +155,7 @@ class LedgerWriter:
 # --- reading ------------------------------------------------------------------------------
 
 
-def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Iterator[dict[str, Any]]:
+def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Generator[dict[str, Any], None, None]:
     """Every event of the person's ledger, in order, decrypted one at a time (after the
     integrity check, unless the caller is the one repairing what it checks)."""
     if checked:
@@ -165,8 +166,10 @@ def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Iter
         .order_by(LedgerEntry.index)
         .execution_options(yield_per=500)
     )
-    for entry in s.scalars(query):
-        yield json.loads(login.vault.read_bytes(entry, "event"))
+    # Streamed (a server-side cursor on PostgreSQL): closed however the reading ends.
+    with contextlib.closing(s.scalars(query)) as entries:
+        for entry in entries:
+            yield json.loads(login.vault.read_bytes(entry, "event"))
 
 
 def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | None:
@@ -222,7 +225,9 @@ def _proven(s: Session, login: ActiveLogin, index: int) -> _Proven | None:
         proof = inclusion_proof(leaves, index, checkpoint.size)
         verify_inclusion(leaf, index, checkpoint.size, proof, checkpoint.root)
     except (VerificationError, ValueError) as e:
-        raise IntegrityAlarm([("head", f"event {index} is not in the tree your newest checkpoint signs ({e})")]) from None
+        raise IntegrityAlarm(
+            [("head", f"event {index} is not in the tree your newest checkpoint signs ({e})")]
+        ) from None
     return _Proven(event, leaf, proof, note, checkpoint)
 
 
@@ -233,7 +238,9 @@ def receipt(s: Session, login: ActiveLogin, index: int, *, language: str = "en")
         return None
     event = proven.event
     row = (
-        s.scalar(sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id))
+        s.scalar(
+            sa.select(Platform).where(Platform.id == uuid.UUID(event["platform"]), Platform.user_id == login.user.id)
+        )
         if "platform" in event
         else None
     )
@@ -257,18 +264,25 @@ def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
     latest = latest_checkpoint(s, login.user)
     if size == 0 or latest is None:
         raise VerificationError("the ledger is empty: there is nothing to export yet")
-    notes = _checkpoints(s, login.user)
-    entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in iter_events(s, login, checked=False))
     key = integrity.signer(login).verifier  # from the sealed private key, whatever the stored copy says
-    return bundle.write_bundle(out, key=key, latest=latest, size=size, entries=entries)
+    with (
+        contextlib.closing(_checkpoints(s, login.user)) as notes,
+        contextlib.closing(iter_events(s, login, checked=False)) as recorded,
+    ):
+        entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in recorded)
+        return bundle.write_bundle(out, key=key, latest=latest, size=size, entries=entries)
 
 
 class _CheckpointCursor:
     """Checkpoints in size order, read alongside the events so neither is held in memory."""
 
-    def __init__(self, rows: Iterator[tuple[int, str]]) -> None:
-        self._rows = rows
-        self._next = next(rows, None)
+    def __init__(self, result: sa.Result[int, str]) -> None:
+        self._result = result
+        self._rows: Iterator[tuple[int, str]] = ((size, note) for size, note in result)
+        self._next = next(self._rows, None)
+
+    def close(self) -> None:
+        self._result.close()  # a server-side cursor on PostgreSQL
 
     def upto(self, size: int) -> str | None:
         """The checkpoint of exactly ``size``, if any; those of smaller sizes are skipped."""
@@ -292,7 +306,7 @@ def _checkpoints(s: Session, user: User) -> _CheckpointCursor:
         .order_by(LedgerCheckpoint.size)
         .execution_options(yield_per=500)
     )
-    return _CheckpointCursor((size, note) for size, note in s.execute(query))
+    return _CheckpointCursor(s.execute(query))
 
 
 # --- verification -------------------------------------------------------------------------
@@ -326,38 +340,48 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
     except IntegrityAlarm as alarm:
         return LedgerCheck(problems=[detail for _, detail in alarm.problems])
     check = LedgerCheck(key=str(key))
-    notes = _checkpoints(s, login.user)
-    frontier = Frontier()
-    query = sa.select(LedgerEntry).where(LedgerEntry.user_id == login.user.id).order_by(LedgerEntry.index)
-    for entry in s.scalars(query.execution_options(yield_per=500)):
-        if len(check.problems) >= 20:
-            break
-        if entry.index != frontier.size:
-            check.problems.append(f"event {frontier.size} is missing (the next stored event is {entry.index})")
-            break
-        try:
-            raw = login.vault.read_bytes(entry, "event")
-            events.check_event(json.loads(raw), index=entry.index)
-        except (DecryptionError, VerificationError, ValueError) as e:
-            check.problems.append(f"event {entry.index} cannot be read: {e}")
-            raw = b""
-        if raw and leaf_hash(raw) != entry.leaf_hash:
-            check.problems.append(f"event {entry.index} does not hash to its leaf")
-        frontier.append(entry.leaf_hash)
-        note = notes.upto(frontier.size)
-        if note is not None:
-            check.checkpoints += 1
+    # Both streamed (server-side cursors on PostgreSQL): closed however the check ends.
+    with (
+        contextlib.closing(_checkpoints(s, login.user)) as notes,
+        contextlib.closing(
+            s.scalars(
+                sa.select(LedgerEntry)
+                .where(LedgerEntry.user_id == login.user.id)
+                .order_by(LedgerEntry.index)
+                .execution_options(yield_per=500)
+            )
+        ) as stored,
+    ):
+        frontier = Frontier()
+        for entry in stored:
+            if len(check.problems) >= 20:
+                break
+            if entry.index != frontier.size:
+                check.problems.append(f"event {frontier.size} is missing (the next stored event is {entry.index})")
+                break
             try:
-                checkpoint = open_checkpoint(note, key)
-            except VerificationError as e:
-                check.problems.append(f"checkpoint {frontier.size}: {e}")
-                continue
-            if checkpoint != Checkpoint(key.name, frontier.size, frontier.root()):
-                check.problems.append(f"checkpoint {frontier.size} does not match the events before it")
-    check.events = frontier.size
-    check.root = base64.b64encode(frontier.root()).decode()
-    for size in notes.rest():
-        check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
+                raw = login.vault.read_bytes(entry, "event")
+                events.check_event(json.loads(raw), index=entry.index)
+            except (DecryptionError, VerificationError, ValueError) as e:
+                check.problems.append(f"event {entry.index} cannot be read: {e}")
+                raw = b""
+            if raw and leaf_hash(raw) != entry.leaf_hash:
+                check.problems.append(f"event {entry.index} does not hash to its leaf")
+            frontier.append(entry.leaf_hash)
+            note = notes.upto(frontier.size)
+            if note is not None:
+                check.checkpoints += 1
+                try:
+                    checkpoint = open_checkpoint(note, key)
+                except VerificationError as e:
+                    check.problems.append(f"checkpoint {frontier.size}: {e}")
+                    continue
+                if checkpoint != Checkpoint(key.name, frontier.size, frontier.root()):
+                    check.problems.append(f"checkpoint {frontier.size} does not match the events before it")
+        check.events = frontier.size
+        check.root = base64.b64encode(frontier.root()).decode()
+        for size in notes.rest():
+            check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
     head = s.get(LedgerHead, login.user.id)
     if head is None or head.size != frontier.size or _head_root(head) != frontier.root():
         check.problems.append("the ledger's head does not match its events")
