@@ -75,7 +75,8 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("expected a timezone-aware datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"  # four digits even before year 1000 (%Y would not pad)
 
 
 def parse_time(text: str) -> datetime:

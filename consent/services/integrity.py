@@ -143,7 +143,9 @@ def _root(head: LedgerHead) -> str:
     return base64.b64encode(Frontier.from_bytes(head.size, head.frontier).root()).decode()
 
 
-def _fingerprints(s: Session, user_id: uuid.UUID) -> Iterator[tuple[str, dict[str, str | None]]]:
+def _fingerprints(
+    s: Session, user_id: uuid.UUID, *, lock: bool = False
+) -> Iterator[tuple[str, dict[str, str | None]]]:
     """Every row the manifest covers, as (row key, fingerprint): only the columns it covers
     (a file's content stays where it is), read as plain rows, at a fraction of the cost of
     loading objects. What the services then load is what the next check looks at again."""
@@ -151,9 +153,9 @@ def _fingerprints(s: Session, user_id: uuid.UUID) -> Iterator[tuple[str, dict[st
         table = model.__table__
         identity = list(table.primary_key.columns)
         query = sa.select(*identity, *(table.c[name] for name in names)).where(table.c[_OWNER[model]] == user_id)
-        # FOR SHARE on PostgreSQL: nobody changes a checked row before this transaction ends
-        # (on SQLite the transaction that writes holds the whole database already).
-        for row in s.execute(query.with_for_update(read=True)):
+        # For a change, FOR SHARE on PostgreSQL: nobody changes a checked row before it
+        # commits (on SQLite the transaction that writes holds the whole database already).
+        for row in s.execute(query.with_for_update(read=True) if lock else query):
             key = f"{table.name}:{'/'.join(str(value) for value in row[: len(identity)])}"
             yield key, {name: _digest(value) for name, value in zip(names, row[len(identity) :], strict=True)}
 
@@ -173,9 +175,11 @@ def seal_records_with(sealer: Callable[[Session, ActiveLogin, list[str]], object
 def check(s: Session, login: ActiveLogin) -> None:
     """Raise IntegrityAlarm unless the database holds what the person's key vouches for.
 
-    Once per transaction (a page's reads share one). On PostgreSQL the rows it checked
-    stay locked against changes until the transaction ends, and the session forgets what
-    it had loaded before, so what the page then reads is what was checked. A difference
+    Once per transaction (a page's reads share one); the session then forgets what it had
+    loaded before, so that the page reads the rows again. (A change locks what it checks,
+    see personal_transaction; a page does not, so that readers never hold up, or deadlock
+    with, the person's own changes: a row changed in the milliseconds between a page's
+    check and its reads is shown once, and found by the next check.) A difference
     found without the person's lock is looked at again under it before it counts: a write
     of their own that committed between two reads of the check is not an attack.
     """
@@ -203,7 +207,7 @@ def lock(s: Session, user_id: uuid.UUID) -> LedgerHead:
     ).one()
 
 
-def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
+def _problems(s: Session, login: ActiveLogin, *, lock: bool = False) -> list[tuple[str, str]]:
     user_id = login.user.id
     try:
         key = verifier_key(login)
@@ -229,7 +233,7 @@ def _problems(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
         )
     elif not problems and (head.size, _root(head)) != (manifest.size, manifest.root):  # (a bad head has no root)
         problems.append(("head", f"the ledger's head ({head.size} events) is not where the app last left it"))
-    problems += _row_problems(manifest, _fingerprints(s, user_id))
+    problems += _row_problems(manifest, _fingerprints(s, user_id, lock=lock))
     return problems
 
 
@@ -323,6 +327,8 @@ def personal_transaction(s: Session, login: ActiveLogin, *, repair: bool = False
     """
     if _PERSONAL in s.info:
         raise ConsentError("personal transactions do not nest")
+    if s.in_transaction():
+        s.commit()  # what this request read so far is read again under the lock, below
     with transaction(s):
         head = lock(s, login.user.id)
         s.expire_all()  # nothing loaded before the lock is taken for what the check will have seen
@@ -330,7 +336,7 @@ def personal_transaction(s: Session, login: ActiveLogin, *, repair: bool = False
         if repair:
             manifest = _open_manifest(login, head)
         else:
-            problems = _problems(s, login)
+            problems = _problems(s, login, lock=True)
             if problems:
                 raise IntegrityAlarm(problems)
             manifest = Manifest.from_bytes(login.vault.read_bytes(head, "manifest"))
@@ -417,7 +423,7 @@ def rebuildable(problems: list[tuple[str, str]]) -> bool:
 def _repaired_rows(s: Session, state: Personal) -> dict[str, dict[str, str | None]]:
     """After a rebuild: what the database holds now, where the old seal agrees with it on
     everything the ledger does not vouch for; otherwise IntegrityAlarm, and nothing sealed."""
-    current = dict(_fingerprints(s, state.login.user.id))
+    current = dict(_fingerprints(s, state.login.user.id, lock=True))
     if state.manifest is None:
         return current  # adopting: nothing to compare with (docs/security.md says what this trusts)
     old = state.manifest.rows

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms import Field, PasswordField
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from consent.errors import WeakPassword
 from consent.passwords import MAX_LENGTH, MIN_LENGTH
@@ -25,6 +28,17 @@ def new_password_fields(label: str | None = None) -> tuple[PasswordField, Passwo
         render_kw={"autocomplete": "new-password"},
     )
     return password, confirm
+
+
+#: Dates the app takes: a person's decisions, letters and birth fall in these years, and
+#: the deadline and ledger code are only ever asked about them.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def plausible_date(_form: Any, field: Field) -> None:
+    """A date field's validator: refuses a year before 1900 or after 2999 (typos like 0202)."""
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_("Enter a date between %(first)d and %(last)d.", first=FIRST_DAY.year, last=LAST_DAY.year))
 
 
 def weak_password_message(error: WeakPassword) -> str:

@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from consent.directory import authorities
-from consent.web.forms import new_password_fields
+from consent.web.forms import new_password_fields, plausible_date
 
 _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
 
@@ -47,7 +47,7 @@ class ProfileForm(FlaskForm):
         render_kw={"autocomplete": "email"},
     )
     date_of_birth = DateField(
-        _l("Date of birth (optional)"), validators=[Optional()], render_kw={"autocomplete": "bday"}
+        _l("Date of birth (optional)"), validators=[Optional(), plausible_date], render_kw={"autocomplete": "bday"}
     )
     phone = StringField(
         _l("Phone (optional)"),

@@ -21,6 +21,7 @@ from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms, witnessing
 from consent.web.errors import describe_alarm
+from consent.web.forms import plausible_date
 from consent.web.ledger import bp
 from consent.web.ledger.views import describe, timeline_for
 from consent.web.pages import form_page
@@ -32,7 +33,7 @@ class AsOfForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
+    date = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date.")), plausible_date])
 
 
 class VerifyForm(FlaskForm):
@@ -172,7 +173,8 @@ class _TextOver:
         return len(text)
 
 
-@bp.get("/ledger/events/<int:index>")
+# An event's index is a 32-bit integer in the database: a larger one is simply not there.
+@bp.get("/ledger/events/<int(max=2147483647):index>")
 @login_required
 def event(index: int) -> str:
     found = ledger.get_event(db.session(), current_user.login, index)
@@ -185,7 +187,7 @@ def event(index: int) -> str:
     )
 
 
-@bp.get("/ledger/events/<int:index>/receipt.json")
+@bp.get("/ledger/events/<int(max=2147483647):index>/receipt.json")
 @login_required
 def receipt(index: int) -> Response:
     made = ledger.receipt(db.session(), current_user.login, index, language=str(request.accept_languages.best or "en"))

@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent import vocabulary
 from consent.web.account.forms import country_choices
+from consent.web.forms import plausible_date
 
 
 class CheckboxesField(SelectMultipleField):
@@ -93,10 +94,10 @@ class UseForm(FlaskForm):
     description = TextAreaField(_l("Description (optional)"), validators=[Length(max=1000)], render_kw={"rows": 2})
     legal_basis = SelectField(_l("Legal basis (optional)"), validators=[Optional()], validate_choice=True)
     recipients = StringField(_l("Recipients (optional)"), validators=[Length(max=300)])
-    expires = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    expires = DateField(_l("Valid until (optional)"), validators=[Optional(), plausible_date])
     decided_on = DateField(
         _l("When did you decide?"),
-        validators=[Optional()],
+        validators=[Optional(), plausible_date],
         description=_l("Leave empty for now; give the date of a decision you made earlier elsewhere."),
     )
 
@@ -115,8 +116,8 @@ class UseForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """A decision on an existing use; the action is in the URL."""
 
-    expires = DateField(_l("Valid until (optional)"), validators=[Optional()])
-    decided_on = DateField(_l("When did you decide?"), validators=[Optional()])
+    expires = DateField(_l("Valid until (optional)"), validators=[Optional(), plausible_date])
+    decided_on = DateField(_l("When did you decide?"), validators=[Optional(), plausible_date])
 
 
 class ArchiveForm(FlaskForm):

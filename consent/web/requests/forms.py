@@ -8,9 +8,12 @@ from wtforms.validators import Length, Optional, Regexp
 
 from consent.letters import KINDS
 from consent.web.decisions import letter_label
+from consent.web.forms import plausible_date
 from consent.web.platforms.forms import CheckboxesField
 
-_UUID = Regexp(r"^[0-9a-f-]{36}$")
+#: An id as the app writes it (a lowercase hyphenated UUID), nothing that merely looks like one.
+UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_UUID = Regexp(UUID_TEXT)
 
 
 class LetterForm(FlaskForm):
@@ -42,15 +45,15 @@ class LetterForm(FlaskForm):
 
 
 class SentForm(FlaskForm):
-    sent_on = DateField(_l("Sent on"), validators=[Optional()])
-    delivered_on = DateField(_l("Delivered on (from the postal receipt, if you have it)"), validators=[Optional()])
+    sent_on = DateField(_l("Sent on"), validators=[Optional(), plausible_date])
+    delivered_on = DateField(_l("Delivered on (from the postal receipt, if you have it)"), validators=[Optional(), plausible_date])
 
 
 class UpdateForm(FlaskForm):
     status = SelectField(_l("What happened"), validate_choice=True)
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=5000)], render_kw={"rows": 3})
     file = FileField(_l("Their answer, as a file (optional)"))
-    delivered_on = DateField(_l("Delivered on"), validators=[Optional()])
+    delivered_on = DateField(_l("Delivered on"), validators=[Optional(), plausible_date])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

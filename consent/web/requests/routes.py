@@ -41,7 +41,7 @@ from consent.services.platforms import PlatformView
 from consent.services.requests import RequestError, RequestView
 from consent.web.decisions import use_label
 from consent.web.requests import bp
-from consent.web.requests.forms import LetterForm, SentForm, SeveralForm, UpdateForm
+from consent.web.requests.forms import UUID_TEXT, LetterForm, SentForm, SeveralForm, UpdateForm
 
 _MARKETING = {
     "Marketing",
@@ -111,6 +111,8 @@ class LetterOptions:
 def _parent(parent_id: str) -> RequestView | None:
     if not parent_id:
         return None
+    if not re.match(UUID_TEXT, parent_id):
+        abort(404)
     parent = requests.get_request(db.session(), current_user.login, uuid.UUID(parent_id))
     if parent is None:
         abort(404)
@@ -137,7 +139,7 @@ def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | Non
     form.uses.data = [use] if use in {u.id for u in view.uses} else []
     form.identifiers.data = [str(n) for n in range(len(view.identifiers))]
     parent = request.args.get("parent")
-    form.parent.data = parent if parent and len(parent) == 36 else ""
+    form.parent.data = parent if parent and re.match(UUID_TEXT, parent) else ""
     chosen = (
         profile.get("authority")
         or (authorities.default_authority(profile.get("country") or "") or authorities.bundled()[0]).id

@@ -1,0 +1,150 @@
+"""Issue 9, first part: races that signed wrong history, and odd input that gave a 500.
+
+Each was reproduced by trying the app as a crowd of clients and as a hostile one would;
+each is now refused cleanly or happens once, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from consent import db
+from consent.errors import ConsentError
+from consent.services import accounts, ledger, platforms, requests
+from tests.conftest import PASSWORD, count_rows
+from tests.test_integrity import _login
+from tests.test_platforms import add_platform, add_use, use_ids
+from tests.test_requests import post_letter
+
+
+@pytest.fixture
+def person(auth):  # type: ignore[no-untyped-def]
+    auth.register()
+    auth.post("/profile", {"full_name": "Ada Lovelace", "postal_address": "1 Street\nLondon", "country": "GB"})
+    return auth
+
+
+def at_once(app: Any, *actions: Callable[[Any, accounts.ActiveLogin], object]) -> list[object]:
+    """Run each action in its own thread, session and login, released together."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(n: int) -> None:
+        with app.app_context():
+            s = db.session()
+            login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
+            barrier.wait()
+            try:
+                results[n] = actions[n](s, login)
+            except ConsentError as e:
+                results[n] = e
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _events(app: Any) -> list[dict[str, Any]]:
+    with app.app_context():
+        return list(ledger.iter_events(db.session(), _login(app)))
+
+
+def _draft(person: Any, platform_id: str) -> uuid.UUID:
+    saved = post_letter(person, platform_id, step="draft")
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:1000]
+    return uuid.UUID(saved.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_sending_one_draft_twice_at_once_signs_one_letter(person, app):
+    draft = _draft(person, add_platform(person))
+    today = datetime.now(UTC).date()
+    results = at_once(app, *[lambda s, login: requests.mark_sent(s, login, draft, sent_on=today)] * 2)
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "RequestError"]
+    assert [e["type"] for e in _events(app)].count("letter.sent") == 1
+
+
+def test_an_answer_cannot_land_after_the_request_was_closed(person, app):
+    platform_id = add_platform(person)
+    sent = post_letter(person, platform_id, step="sent", sent_on=datetime.now(UTC).date().isoformat())
+    request_id = uuid.UUID(sent.headers["Location"].rsplit("/", 1)[1])
+    results = at_once(
+        app,
+        lambda s, login: requests.update(s, login, request_id, status="closed"),
+        lambda s, login: requests.update(s, login, request_id, status="answered", note="late"),
+    )
+    updates = [e["data"]["status"] for e in _events(app) if e["type"] == "request.updated"]
+    assert updates in (["closed"], ["answered", "closed"])  # never "answered" after "closed"
+    assert len([r for r in results if r is None]) == len(updates)
+
+
+def test_two_log_ins_at_once_record_a_lapsed_grant_once(person, app):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing", expires="2026-12-01")
+    later = datetime(2026, 12, 15, tzinfo=UTC)
+    results = at_once(app, *[lambda s, login: platforms.record_expiries(s, login, now=later)] * 2)
+    assert sorted(results) == [0, 1]  # type: ignore[type-var]
+    assert [e["type"] for e in _events(app)].count("use.expired") == 1
+
+
+def test_a_rebuild_beside_decisions_keeps_the_ledger_to_its_rules(person, app):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = uuid.UUID(use_ids(app, platform_id)["Marketing"])
+    results = at_once(
+        app,
+        lambda s, login: platforms.decide(s, login, use_id, "withdraw"),
+        ledger.recover,
+        lambda s, login: platforms.decide(s, login, use_id, "withdraw"),
+    )
+    assert [type(r).__name__ for r in results].count("DecisionError") == 1  # withdrawn once, refused once
+    with app.app_context():
+        assert ledger.verify(db.session(), _login(app)).ok
+
+
+@pytest.mark.parametrize("year", ["0999", "0001", "3000"])
+def test_a_date_outside_the_years_the_app_takes_is_refused_and_changes_nothing(person, app, year):
+    platform_id = add_platform(person)
+    before = count_rows(app)
+    response = post_letter(person, platform_id, step="sent", sent_on=f"{year}-01-01")
+    assert response.status_code == 400
+    assert "Enter a date between 1900 and 2999." in response.get_data(as_text=True)
+    assert count_rows(app) == before
+
+
+def test_a_date_before_1000_is_written_with_four_digits():
+    from consent.ledger.events import format_time, parse_time
+
+    moment = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert format_time(moment) == "0999-01-02T03:04:05Z" and parse_time(format_time(moment)) == moment
+
+
+@pytest.mark.parametrize("parent", ["z" * 36, "-" * 36, "6356C0D8-76DA-4487-93A6-90266EA7AC24"])
+def test_a_parent_that_is_not_an_id_is_ignored(person, client, parent):
+    platform_id = add_platform(person)
+    page = client.get(f"/platforms/{platform_id}/letter?kind=reminder&parent={parent}")
+    assert page.status_code == 200
+    assert f'value="{parent}"' not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("index", [2**31, 2**64, 10**30])
+def test_an_event_index_past_what_the_database_holds_is_not_found(person, client, index):
+    add_platform(person)
+    assert client.get(f"/ledger/events/{index}").status_code == 404
+    assert client.get(f"/ledger/events/{index}/receipt.json").status_code == 404
+
+
+def test_what_stood_in_the_year_1_is_refused_with_a_message(person, client):
+    add_platform(person)
+    page = client.get("/ledger/as-of?date=0001-01-01")
+    assert page.status_code == 400
+    assert "Enter a date between 1900 and 2999." in page.get_data(as_text=True)
+    assert client.get(f"/ledger/as-of?date={date(2026, 1, 1).isoformat()}").status_code == 200
