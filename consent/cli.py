@@ -10,7 +10,15 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from consent import db, migrate
-from consent.errors import ConfigError, EmailTaken, IntegrityAlarm, InvalidCredentials, VerificationError, WeakPassword
+from consent.errors import (
+    ConfigError,
+    EmailTaken,
+    IntegrityAlarm,
+    InvalidCredentials,
+    TooManyAttempts,
+    VerificationError,
+    WeakPassword,
+)
 from consent.services.accounts import AccountSettings, ActiveLogin
 
 
@@ -79,6 +87,8 @@ def _log_in(email: str) -> ActiveLogin:
         return accounts.log_in(db.session(), _settings(), email=email, password=password)
     except InvalidCredentials:
         raise click.ClickException("the e-mail address or the password is wrong") from None
+    except TooManyAttempts:
+        raise click.ClickException("too many failed attempts for this address: wait a quarter of an hour") from None
 
 
 def _settings() -> AccountSettings:

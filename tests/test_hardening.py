@@ -110,13 +110,13 @@ def test_a_rebuild_beside_decisions_keeps_the_ledger_to_its_rules(person, app):
         assert ledger.verify(db.session(), _login(app)).ok
 
 
-@pytest.mark.parametrize("year", ["0999", "0001", "3000"])
+@pytest.mark.parametrize("year", ["0999", "0001", "1799", "3000"])
 def test_a_date_outside_the_years_the_app_takes_is_refused_and_changes_nothing(person, app, year):
     platform_id = add_platform(person)
     before = count_rows(app)
     response = post_letter(person, platform_id, step="sent", sent_on=f"{year}-01-01")
     assert response.status_code == 400
-    assert "Enter a date between 1900 and 2999." in response.get_data(as_text=True)
+    assert "Enter a date between 1800 and 2999." in response.get_data(as_text=True)
     assert count_rows(app) == before
 
 
@@ -146,5 +146,86 @@ def test_what_stood_in_the_year_1_is_refused_with_a_message(person, client):
     add_platform(person)
     page = client.get("/ledger/as-of?date=0001-01-01")
     assert page.status_code == 400
-    assert "Enter a date between 1900 and 2999." in page.get_data(as_text=True)
+    assert "Enter a date between 1800 and 2999." in page.get_data(as_text=True)
     assert client.get(f"/ledger/as-of?date={date(2026, 1, 1).isoformat()}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/directory/suggest", {"q": "insta\x00gram"}),
+        ("/platforms/bulk", {"names": "Shop\x00wise"}),
+    ],
+)
+def test_a_nul_byte_anywhere_is_refused_before_anything_runs(person, app, path, data):
+    before = count_rows(app)
+    response = person.post("/platforms/new", data, action=path)
+    assert response.status_code == 400
+    assert count_rows(app) == before
+
+
+def test_a_file_whose_name_holds_a_nul_byte_is_refused(person, app):
+    import io
+
+    platform_id = add_platform(person)
+    sent = post_letter(person, platform_id, step="sent", sent_on=datetime.now(UTC).date().isoformat())
+    request_id = sent.headers["Location"].rsplit("/", 1)[1]
+    before = count_rows(app)
+    response = person.post(
+        f"/requests/{request_id}",
+        {"status": "answered", "note": "", "file": (io.BytesIO(b"data"), "export\x00.csv")},
+        action=f"/requests/{request_id}/update",
+    )
+    assert response.status_code == 400 and count_rows(app) == before
+
+
+@pytest.mark.parametrize("target", ["/dash%0d%0aboard", "/platforms%0aSet-Cookie:%20x=1"])
+def test_a_next_address_with_a_line_break_leads_to_the_dashboard(auth, target):
+    auth.register()
+    auth.logout()
+    response = auth.post("/login", {"email": "ada@example.org", "password": PASSWORD}, action=f"/login?next={target}")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+
+
+def test_a_directory_update_of_an_archived_platform_is_refused_with_a_message(person, app, client):
+    from consent.models import DirectoryController
+
+    with app.app_context():
+        s = db.session()
+        s.add(
+            DirectoryController(
+                slug="shopwise",
+                name="Shopwise",
+                record={"slug": "shopwise", "name": "Shopwise", "web": "https://new.shopwise.example"},
+                search_text="shopwise",
+                digest="0" * 64,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        s.commit()
+    platform_id = add_platform(person, directory="shopwise", website="https://old.shopwise.example")
+    person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")
+    before = count_rows(app)
+    response = person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/directory-update")
+    assert response.status_code == 302
+    assert "This platform is archived" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert count_rows(app) == before
+
+
+def test_downloads_are_no_store_too(person, client):
+    add_platform(person)
+    for path in ["/ledger/export.json", "/ledger/key-card.pdf", "/ledger/events/0/receipt.json"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+        response.close()
+
+
+def test_consent_export_says_too_many_attempts_without_a_traceback(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-user", "ada@example.org"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    for _ in range(10):
+        runner.invoke(args=["export", "ada@example.org"], input="wrong password here\n")
+    result = runner.invoke(args=["export", "ada@example.org"], input=f"{PASSWORD}\n")
+    assert result.exit_code == 1
+    assert "too many failed attempts" in result.output and "Traceback" not in result.output

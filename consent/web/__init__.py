@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -41,9 +41,10 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # Pages are personal: no shared cache or back-button cache may keep them.
+    # Pages and downloads are personal: no shared cache or back-button cache may keep
+    # them (send_file sets its own Cache-Control first, so this one replaces it).
     if request.endpoint != "static":
-        headers.setdefault("Cache-Control", "no-store")
+        headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -52,6 +53,14 @@ def _format_day(value: date | str | None) -> str:
     if not value:
         return ""
     return str(format_date(value if isinstance(value, date) else date.fromisoformat(value)))
+
+
+def _refuse_nul() -> None:
+    """A NUL byte is in no name, address or search a person types, and PostgreSQL refuses
+    it in text: a request that carries one, anywhere, is refused before any view runs."""
+    values = [*request.args.values(), *request.form.values(), *(f.filename or "" for f in request.files.values())]
+    if any("\x00" in value for value in values) or "\x00" in request.path:
+        abort(400)
 
 
 def init_app(app: Flask) -> None:
@@ -65,6 +74,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=logins.select_language)
     logins.init_app(app, login_manager)
     errors.init_app(app)
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["isodate"] = _format_day

@@ -32,11 +32,11 @@ def new_password_fields(label: str | None = None) -> tuple[PasswordField, Passwo
 
 #: Dates the app takes: a person's decisions, letters and birth fall in these years, and
 #: the deadline and ledger code are only ever asked about them.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+FIRST_DAY, LAST_DAY = date(1800, 1, 1), date(2999, 12, 31)
 
 
 def plausible_date(_form: Any, field: Field) -> None:
-    """A date field's validator: refuses a year before 1900 or after 2999 (typos like 0202)."""
+    """A date field's validator: refuses a year before 1800 or after 2999 (typos like 0202)."""
     if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
         raise ValidationError(_("Enter a date between %(first)d and %(last)d.", first=FIRST_DAY.year, last=LAST_DAY.year))
 

@@ -20,7 +20,13 @@ def recovery_code_page(code: str, email: str, *, first: bool) -> str:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: an address elsewhere would make the login form a trap."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()  # no CR/LF (a header split) nor other control characters
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

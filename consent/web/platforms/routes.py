@@ -179,7 +179,9 @@ def directory_update(platform_id: uuid.UUID) -> Response:
         abort(400)
     view = _platform_or_404(platform_id)
     _entry, updates = directory.updates_for(db.session(), view.state.directory, view.state.to_json())
-    if updates:
+    if updates and view.state.archived:
+        flash(_("This platform is archived: its details can no longer change."), "error")
+    elif updates:
         details = {name: getattr(view.state, name) for name in _DETAILS} | updates
         platforms.edit_platform(
             db.session(), current_user.login, platform_id, details, identifiers=view.identifiers, notes=view.notes
