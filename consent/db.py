@@ -7,6 +7,9 @@ acknowledged only once it is on disk.
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +20,25 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(url: str, **options: Any) -> sa.Engine:
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            _private_file(Path(engine.url.database))
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The database file readable by its owner only, like config.toml: its sealed values are
+    safe anyway, but who has an account and when they act is nobody else's business.
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a folder that does not exist yet: SQLite gives the clear error on connect
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

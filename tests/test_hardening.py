@@ -6,6 +6,8 @@ each is now refused cleanly or happens once, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from consent import db
 from consent.errors import ConsentError
@@ -229,3 +232,17 @@ def test_consent_export_says_too_many_attempts_without_a_traceback(app):
     result = runner.invoke(args=["export", "ada@example.org"], input=f"{PASSWORD}\n")
     assert result.exit_code == 1
     assert "too many failed attempts" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(bool(os.environ.get("CONSENT_TEST_DATABASE_URL")), reason="the database file is SQLite's")
+def test_the_sqlite_database_file_is_readable_by_its_owner_only(tmp_path):
+    fresh = tmp_path / "fresh.db"
+    loose = tmp_path / "loose.db"
+    loose.touch(mode=0o644)
+    loose.chmod(0o644)
+    for path in (fresh, loose):
+        engine = db.make_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        engine.dispose()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
