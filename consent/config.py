@@ -12,6 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from consent.errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
@@ -25,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIFETIME_HOURS": 12,
     "LOGIN_MAX_FAILURES": 10,
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "ARGON2_MAX_CONCURRENT": 2,
+    "GUESSES_PER_ADDRESS": "20 per minute; 200 per hour",
+    "REDIS_URL": "",
     "DEFAULT_LANGUAGE": "en",
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,
@@ -128,9 +133,20 @@ def _check(settings: dict[str, Any]) -> None:
         "ARGON2_PARALLELISM",
         "LOGIN_MAX_FAILURES",
         "LOGIN_FAILURE_WINDOW_MINUTES",
+        "ARGON2_MAX_CONCURRENT",
     ):
         if settings[key] < 1:
             raise ConfigError(f"{key.lower()}: expected at least 1, got {settings[key]}")
+    try:
+        parse_many(settings["GUESSES_PER_ADDRESS"])
+    except ValueError:
+        raise ConfigError(
+            f"guesses_per_address: expected limits like '20 per minute; 200 per hour', "
+            f"got {settings['GUESSES_PER_ADDRESS']!r}"
+        ) from None
+    if settings["REDIS_URL"] and not settings["REDIS_URL"].startswith(("redis://", "rediss://", "unix://")):
+        # Not echoed: the address may carry the server's password.
+        raise ConfigError("redis_url: expected an address starting redis://, rediss:// or unix://")
     if settings["SMTP_HOST"] and "@" not in settings["SMTP_FROM"]:
         raise ConfigError("smtp_from: expected the address the app sends from when smtp_host is set")
     if not 0 <= settings["WITNESS_QUORUM"] <= len(settings["WITNESSES"]):

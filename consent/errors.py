@@ -5,6 +5,8 @@ person, the command line into exit codes. Messages here are for logs and develop
 ("expected X, got Y") and never hold a secret or a personal value.
 """
 
+from datetime import timedelta
+
 
 class ConsentError(Exception):
     """Root of every error this app raises on purpose."""
@@ -50,7 +52,17 @@ class WeakPassword(AccountError):
 
 
 class TooManyAttempts(AccountError):
-    """Too many failed attempts for this address lately; wait before trying again."""
+    """Too many failed attempts for this address lately; wait ``retry_after`` and try again."""
+
+    def __init__(self, message: str, *, retry_after: timedelta = timedelta(minutes=15)) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(ConsentError):
+    """The server is doing as much password work as it may at once; retry in a moment."""
+
+    retry_after = timedelta(seconds=1)
 
 
 class LoginExpired(AccountError):

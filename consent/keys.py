@@ -15,6 +15,7 @@ user a wrapping belongs to), so a ciphertext moved elsewhere fails to open.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -205,6 +206,33 @@ def attempts_key(purpose: str, email: str, key: bytes) -> bytes:
     under: keyed like the account lookup, so the database holds no address."""
     message = purpose.encode() + b"\x00" + email.strip().lower().encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def new_device_id() -> bytes:
+    return secrets.token_bytes(16)
+
+
+def _device_tag(device: bytes, email: str, key: bytes) -> bytes:
+    message = b"consent/device/v1\x00" + device + email.strip().lower().encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def device_mark(device: bytes, email: str, key: bytes) -> str:
+    """What a browser keeps once it has logged in to ``email``: its device id with a tag
+    that only the server can make, for that address. It names no address itself."""
+    return (base64.urlsafe_b64encode(device + _device_tag(device, email, key))).decode("ascii").rstrip("=")
+
+
+def device_of(mark: str, email: str, key: bytes) -> bytes | None:
+    """The device id a mark carries when it was made for ``email``; None otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(mark + "=" * (-len(mark) % 4))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    device, tag = raw[:16], raw[16:]
+    if len(device) != 16 or not hmac.compare_digest(tag, _device_tag(device, email, key)):
+        return None
+    return device
 
 
 # --- signing keys ---------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,13 +21,12 @@ from consent.errors import (
     DecryptionError,
     EmailTaken,
     InvalidCredentials,
-    TooManyAttempts,
     WrongPassword,
     WrongRecoveryCode,
 )
 from consent.keys import Argon2Params, DataKey
-from consent.models import FailedAttempt, LedgerHead, Login, User
-from consent.services import integrity, transaction
+from consent.models import LedgerHead, Login, User
+from consent.services import attempts, integrity, transaction
 from consent.vault import Vault
 
 
@@ -35,9 +36,16 @@ class AccountSettings:
     email_lookup_key: bytes = field(repr=False)
     login_idle: timedelta
     login_lifetime: timedelta
-    #: At most this many failed attempts per address and kind within the window.
+    #: Free attempts per address and kind (and per device) within the window; after them,
+    #: each attempt waits twice as long as the one before (consent.services.attempts).
     max_failures: int = 10
     failure_window: timedelta = timedelta(minutes=15)
+    #: Argon2 computations this process runs at once.
+    argon2_slots: int = 2
+
+    @property
+    def limits(self) -> attempts.Limits:
+        return attempts.Limits(self.max_failures, self.failure_window, self.argon2_slots)
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ def register(
     """Create an account with a fresh data key and signing key, and log it in."""
     now = now or _now()
     passwords.check_new_password(password, context=[email])
-    with transaction(s), integrity.unguarded(s):
+    with attempts.argon2_slot(settings.limits), transaction(s), integrity.unguarded(s):
         if find_user(s, settings, email) is not None:
             raise EmailTaken("an account with this e-mail address exists")
         key = DataKey.generate()
@@ -175,47 +183,45 @@ def _unlock_with_password(user: User, password: str, settings: AccountSettings) 
         return None
 
 
-def _gate(s: Session, settings: AccountSettings, purpose: str, email: str, now: datetime) -> bytes:
-    """The key failed attempts are counted under; TooManyAttempts when the limit is reached."""
-    key = keys.attempts_key(purpose, email, settings.email_lookup_key)
-    since = now - settings.failure_window
-    failures = s.scalar(
-        sa.select(sa.func.count()).select_from(FailedAttempt).where(FailedAttempt.key == key, FailedAttempt.at > since)
-    )
-    if (failures or 0) >= settings.max_failures:
-        raise TooManyAttempts(f"{failures} failed {purpose} attempts in {settings.failure_window}")
-    return key
+def _bucket(settings: AccountSettings, purpose: str, email: str, device: str | None) -> tuple[bytes, bool]:
+    """Where an attempt is counted, and whether it is a known browser's own bucket.
+
+    A browser that logged in to this address before shows its device mark and is counted
+    apart, so strangers' failures never slow the owner down (consent.services.attempts).
+    """
+    known = keys.device_of(device, email, settings.email_lookup_key) if device else None
+    if known is None:
+        return keys.attempts_key(purpose, email, settings.email_lookup_key), False
+    return keys.attempts_key(f"{purpose}/{known.hex()}", email, settings.email_lookup_key), True
 
 
-def _failed(s: Session, settings: AccountSettings, key: bytes, now: datetime) -> None:
-    with transaction(s):
-        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.at <= now - settings.failure_window))
-        s.add(FailedAttempt(key=key, at=now))
-
-
-def _succeeded(s: Session, key: bytes) -> None:
-    with transaction(s):
-        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.key == key))
+def device_mark(settings: AccountSettings, email: str, device: str | None) -> str:
+    """What a browser keeps after logging in to ``email``: its mark for this address,
+    under the same device id it had, or a new one."""
+    known = keys.device_of(device, email, settings.email_lookup_key) if device else None
+    return keys.device_mark(known or keys.new_device_id(), email, settings.email_lookup_key)
 
 
 def log_in(
-    s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime | None = None
+    s: Session,
+    settings: AccountSettings,
+    *,
+    email: str,
+    password: str,
+    device: str | None = None,
+    now: datetime | None = None,
 ) -> ActiveLogin:
-    """A new login for these credentials, or InvalidCredentials (TooManyAttempts after
-    ``settings.max_failures`` failures for this address within ``settings.failure_window``).
+    """A new login for these credentials, or InvalidCredentials; TooManyAttempts when this
+    attempt must wait (consent.services.attempts); Busy when the server is at its Argon2 limit.
 
     An unknown e-mail costs as much as a wrong password, so neither the answer nor its
     timing tells whether the address has an account; it is throttled the same way.
+    ``device`` is the browser's device mark (device_mark), if it has one.
     """
     now = now or _now()
-    gate = _gate(s, settings, "login", email, now)
-    try:
-        login = _log_in(s, settings, email=email, password=password, now=now)
-    except InvalidCredentials:
-        _failed(s, settings, gate, now)
-        raise
-    _succeeded(s, gate)
-    return login
+    bucket, known = _bucket(settings, "login", email, device)
+    with attempts.attempt(s, settings.limits, bucket, now, forgive=known), attempts.argon2_slot(settings.limits):
+        return _log_in(s, settings, email=email, password=password, now=now)
 
 
 def _log_in(s: Session, settings: AccountSettings, *, email: str, password: str, now: datetime) -> ActiveLogin:
@@ -276,10 +282,20 @@ def _confirm_password(user: User, password: str, settings: AccountSettings) -> N
         raise WrongPassword("the current password does not match")
 
 
+@contextmanager
+def _reauthenticating(s: Session, settings: AccountSettings, login: ActiveLogin) -> Iterator[None]:
+    """Around a change that asks for the password again. Guesses are counted per login:
+    whoever holds a stolen cookie cannot try passwords at leisure, nor slow the owner's
+    other logins down."""
+    bucket = keys.attempts_key("confirm", login.lookup.hex(), settings.email_lookup_key)
+    with attempts.attempt(s, settings.limits, bucket, _now()), attempts.argon2_slot(settings.limits):
+        yield
+
+
 def change_password(s: Session, settings: AccountSettings, login: ActiveLogin, *, current: str, new: str) -> None:
     """Re-wrap the data key under a new password and end every other login."""
     passwords.check_new_password(new, context=[Vault(login.key).read(login.user, "email") or ""])
-    with transaction(s):
+    with _reauthenticating(s, settings, login), transaction(s):
         user = s.merge(login.user)
         _confirm_password(user, current, settings)
         _set_password(user, login.key, new, settings)
@@ -288,7 +304,7 @@ def change_password(s: Session, settings: AccountSettings, login: ActiveLogin, *
 
 def replace_recovery_code(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> str:
     """A new recovery code; the old one stops working."""
-    with transaction(s):
+    with _reauthenticating(s, settings, login), transaction(s):
         user = s.merge(login.user)
         _confirm_password(user, password, settings)
         return _set_recovery_code(user, login.key)
@@ -301,20 +317,16 @@ def reset_password(
     email: str,
     recovery_code: str,
     new_password: str,
+    device: str | None = None,
     now: datetime | None = None,
 ) -> NewCredentials:
     """Set a new password with the recovery code: a new code replaces the used one, every
     login ends, and a new one opens."""
     now = now or _now()
     passwords.check_new_password(new_password, context=[email])
-    gate = _gate(s, settings, "reset", email, now)
-    try:
-        new = _reset_password(s, settings, email=email, recovery_code=recovery_code, new_password=new_password, now=now)
-    except WrongRecoveryCode:
-        _failed(s, settings, gate, now)
-        raise
-    _succeeded(s, gate)
-    return new
+    bucket, known = _bucket(settings, "reset", email, device)
+    with attempts.attempt(s, settings.limits, bucket, now, forgive=known), attempts.argon2_slot(settings.limits):
+        return _reset_password(s, settings, email=email, recovery_code=recovery_code, new_password=new_password, now=now)
 
 
 def _reset_password(
@@ -338,7 +350,7 @@ def _reset_password(
 
 def delete_account(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> None:
     """Delete the account and every row that belongs to it."""
-    with transaction(s):
+    with _reauthenticating(s, settings, login), transaction(s):
         user = s.merge(login.user)
         _confirm_password(user, password, settings)
         with integrity.unguarded(s):  # every row goes, with the manifest that lists them

@@ -64,7 +64,7 @@ def _refuse_nul() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from consent.web import account, auth, errors, ledger, logins, main, platforms, requests
+    from consent.web import account, auth, errors, ledger, limits, logins, main, platforms, requests
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -95,3 +95,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(platforms.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(requests.bp)
+    limits.init_app(app)  # last: it wraps the views of every blueprint

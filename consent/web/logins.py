@@ -76,6 +76,7 @@ def init_app(app: Flask, manager: LoginManager) -> None:
         login_lifetime=timedelta(hours=app.config["LOGIN_LIFETIME_HOURS"]),
         max_failures=app.config["LOGIN_MAX_FAILURES"],
         failure_window=timedelta(minutes=app.config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+        argon2_slots=app.config["ARGON2_MAX_CONCURRENT"],
     )
     manager.init_app(app)
     manager.user_loader(_load)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
@@ -15,6 +15,7 @@ from consent.errors import (
     WrongRecoveryCode,
 )
 from consent.services import accounts, platforms
+from consent.web import limits
 from consent.web.auth import bp
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
 from consent.web.forms import weak_password_message
@@ -42,7 +43,8 @@ def register() -> str | Response | tuple[str, int]:
             form.email.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
             start_login(new.login)
-            return recovery_code_page(new.recovery_code, form.email.data, first=True)
+            page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=True))
+            return _known_device(page, form.email.data)
     return form_page("auth/register.html", form=form)
 
 
@@ -54,15 +56,17 @@ def login() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             opened = accounts.log_in(
-                db.session(), account_settings(), email=form.email.data, password=form.password.data
+                db.session(),
+                account_settings(),
+                email=form.email.data,
+                password=form.password.data,
+                device=limits.device(),
             )
         except InvalidCredentials:
             form.password.errors.append(_("The e-mail address or the password is wrong."))
-        except TooManyAttempts:
-            form.password.errors.append(
-                _("Too many failed attempts for this address. Wait a quarter of an hour and try again.")
-            )
-            return form_page("auth/login.html", form=form)[0], 429
+        except TooManyAttempts as e:
+            form.password.errors.append(limits.wait_message(e.retry_after))
+            return limits.wait_a_moment(form_page("auth/login.html", form=form), e.retry_after)
         else:
             start_login(opened)
             # Grants past their expiry date enter the ledger now that the key is at hand.
@@ -71,8 +75,13 @@ def login() -> str | Response | tuple[str, int]:
             except IntegrityAlarm:
                 pass  # nothing recorded; the next page shows the alarm, with this login's forms
 
-            return redirect(safe_next(request.args.get("next")))
+            return _known_device(redirect(safe_next(request.args.get("next"))), form.email.data)
     return form_page("auth/login.html", form=form)
+
+
+def _known_device(response: Response, email: str) -> Response:
+    """Mark this browser as one that logged in to ``email``: its attempts count apart."""
+    return limits.remember_device(response, accounts.device_mark(account_settings(), email, limits.device()))
 
 
 @bp.post("/logout")
@@ -95,18 +104,18 @@ def reset() -> str | Response | tuple[str, int]:
                 email=form.email.data,
                 recovery_code=form.recovery_code.data,
                 new_password=form.password.data,
+                device=limits.device(),
             )
         except WeakPassword as e:
             form.password.errors.append(weak_password_message(e))
         except WrongRecoveryCode:
             form.recovery_code.errors.append(_("This recovery code does not open an account with this e-mail address."))
-        except TooManyAttempts:
-            form.recovery_code.errors.append(
-                _("Too many failed attempts for this address. Wait a quarter of an hour and try again.")
-            )
-            return form_page("auth/reset.html", form=form)[0], 429
+        except TooManyAttempts as e:
+            form.recovery_code.errors.append(limits.wait_message(e.retry_after))
+            return limits.wait_a_moment(form_page("auth/reset.html", form=form), e.retry_after)
         else:
             start_login(new.login)
             flash(_("Your password is changed and every other login has ended."), "success")
-            return recovery_code_page(new.recovery_code, form.email.data, first=False)
+            page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=False))
+            return _known_device(page, form.email.data)
     return form_page("auth/reset.html", form=form)
