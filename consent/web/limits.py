@@ -19,7 +19,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
-from consent.errors import Busy
+from consent.errors import Busy, TooManyAttempts
 
 #: Every endpoint that checks a secret someone could guess. A new one belongs here;
 #: tests/test_abuse.py fails for a page with a password field that is missing.
@@ -85,6 +85,11 @@ def _busy(error: Busy) -> Response:
     return wait_a_moment((render_template("error.html", code=429, message=message), 429), error.retry_after)
 
 
+def _too_many(error: TooManyAttempts) -> Response:
+    # Pages that show the form again catch this themselves; any other says it on its own.
+    return wait_a_moment((render_template("error.html", code=429, message=wait_message(error.retry_after)), 429), error.retry_after)
+
+
 def _over_budget(_error: RateLimitExceeded) -> Response:
     current = current_app.extensions["consent.limiter"].current_limit
     wait = timedelta(seconds=current.reset_at - time.time()) if current else timedelta(minutes=1)
@@ -104,4 +109,5 @@ def init_app(app: Flask) -> None:
     for endpoint in GUESSING:
         app.view_functions[endpoint] = budget(app.view_functions[endpoint])  # type: ignore[assignment]
     app.register_error_handler(Busy, _busy)
+    app.register_error_handler(TooManyAttempts, _too_many)
     app.register_error_handler(RateLimitExceeded, _over_budget)
