@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PASSWORD": "",
     "SMTP_STARTTLS": True,
     "SMTP_FROM": "",
+    "PUBLIC_URL": "",
+    "MAILS_PER_DAY": 20,
     "WITNESSES": [],
     "WITNESS_QUORUM": 0,
     "WITNESS_TIMEOUT_SECONDS": 5,
@@ -134,6 +136,7 @@ def _check(settings: dict[str, Any]) -> None:
         "LOGIN_MAX_FAILURES",
         "LOGIN_FAILURE_WINDOW_MINUTES",
         "ARGON2_MAX_CONCURRENT",
+        "MAILS_PER_DAY",
     ):
         if settings[key] < 1:
             raise ConfigError(f"{key.lower()}: expected at least 1, got {settings[key]}")
@@ -149,6 +152,9 @@ def _check(settings: dict[str, Any]) -> None:
         raise ConfigError("redis_url: expected an address starting redis://, rediss:// or unix://")
     if settings["SMTP_HOST"] and "@" not in settings["SMTP_FROM"]:
         raise ConfigError("smtp_from: expected the address the app sends from when smtp_host is set")
+    if settings["SMTP_HOST"] and not settings["PUBLIC_URL"].startswith(("https://", "http://")):
+        # Links in mails are never built from the request's Host header, which a client chooses.
+        raise ConfigError("public_url: expected the app's address (https://...) when smtp_host is set")
     if not 0 <= settings["WITNESS_QUORUM"] <= len(settings["WITNESSES"]):
         raise ConfigError(
             f"witness_quorum: expected 0 (all) to {len(settings['WITNESSES'])} (the number of witnesses), "

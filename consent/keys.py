@@ -20,9 +20,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -233,6 +235,32 @@ def device_of(mark: str, email: str, key: bytes) -> bytes | None:
     if len(device) != 16 or not hmac.compare_digest(tag, _device_tag(device, email, key)):
         return None
     return device
+
+
+# --- links sent by e-mail ---------------------------------------------------------
+
+
+def _link_key(purpose: str, secret: bytes) -> Fernet:
+    key = _hkdf(secret, salt=None, info=b"consent/link/v1:" + purpose.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_link(purpose: str, value: str, secret: bytes, *, now: datetime) -> str:
+    """A token for a link sent by e-mail: ``value`` encrypted and authenticated for this
+    ``purpose`` ("register", "email"), so the address it carries is unreadable in logs."""
+    return _link_key(purpose, secret).encrypt_at_time(value.encode("utf-8"), int(now.timestamp())).decode("ascii")
+
+
+def open_link(purpose: str, token: str, secret: bytes, *, now: datetime, max_age: timedelta) -> str | None:
+    """The value a link's token carries, or None when it is altered, made for another
+    purpose or instance, or older than ``max_age``."""
+    try:
+        value = _link_key(purpose, secret).decrypt_at_time(
+            token.encode("ascii"), int(max_age.total_seconds()), int(now.timestamp())
+        )
+    except (InvalidToken, UnicodeEncodeError):
+        return None
+    return value.decode("utf-8")
 
 
 # --- signing keys ---------------------------------------------------------------------

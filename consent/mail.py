@@ -40,13 +40,24 @@ class SmtpSettings:
         )
 
 
+def notice(settings: SmtpSettings, to: str, subject: str, text: str) -> EmailMessage:
+    """A message from the instance itself (a registration link, say), to one address."""
+    message = EmailMessage()
+    message["From"] = Address(addr_spec=settings.sender)
+    message["To"] = Address(addr_spec=to)
+    message["Subject"] = one_line(subject)
+    message.set_content(text)
+    return message
+
+
 def send(message: EmailMessage, settings: SmtpSettings) -> None:
-    """Send ``message`` from the instance's address, in the person's name; replies go to them."""
+    """Send ``message`` from the instance's address, in the name of whoever it is From;
+    replies go to them (Reply-To)."""
     person = message["From"]
     del message["From"]
     name = one_line(person.addresses[0].display_name) if person else ""
     message["From"] = Address(display_name=name, addr_spec=settings.sender)
-    if person is not None:
+    if person is not None and person.addresses[0].addr_spec != settings.sender:
         message["Reply-To"] = person
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=30) as server:

@@ -447,8 +447,7 @@ def test_login_from_a_stranger_is_slowed_after_ten_failures_for_known_and_unknow
     assert stranger.login(email="grace@example.org", password="wrong password here").status_code == 400
     _failures_now(app, minutes_ago=16)
     if email == "ada@example.org":
-        assert stranger.login(password=PASSWORD).status_code == 302
-        assert count_rows(app)["failed_attempts"] == 0  # attempts older than the window are cleared
+        assert stranger.login(password=PASSWORD).status_code == 302  # older failures no longer count
     else:
         assert stranger.login(email=email, password="wrong password here").status_code == 400
 

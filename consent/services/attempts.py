@@ -80,13 +80,12 @@ def attempt(s: Session, limits: Limits, key: bytes, now: datetime, *, forgive: b
         _release(s, reserved)
 
 
+#: Rows older than this are of no use to any count (the longest window is a day's quota).
+_KEPT = timedelta(days=1)
+
+
 def _reserve(s: Session, limits: Limits, key: bytes, now: datetime) -> int:
-    with transaction(s):
-        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.at <= now - limits.window))
-        row = FailedAttempt(key=key, at=now)
-        s.add(row)
-        s.flush()
-        reserved = row.id
+    reserved = _write(s, key, now, keep=limits.window)
     # Committed before counting: of two attempts at once, at least the one that counts
     # last sees the other, so together they never pass a limit that one alone would meet.
     with transaction(s):
@@ -100,6 +99,29 @@ def _reserve(s: Session, limits: Limits, key: bytes, now: datetime) -> int:
         _release(s, reserved)
         raise TooManyAttempts(f"{earlier} attempts within {limits.window}", retry_after=last + wait - now)
     return reserved
+
+
+def _write(s: Session, key: bytes, now: datetime, *, keep: timedelta) -> int:
+    with transaction(s):
+        s.execute(sa.delete(FailedAttempt).where(FailedAttempt.at <= now - max(_KEPT, keep)))
+        row = FailedAttempt(key=key, at=now)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def spend(s: Session, key: bytes, *, allowed: int, per: timedelta, now: datetime) -> bool:
+    """Take one from a quota of ``allowed`` per ``per`` (mails sent, say); False when none
+    is left. Written before counted, like an attempt, so parallel requests cannot overdraw."""
+    reserved = _write(s, key, now, keep=per)
+    with transaction(s):
+        used = s.scalar(
+            sa.select(sa.func.count()).where(FailedAttempt.key == key, FailedAttempt.at > now - per)
+        )
+    if (used or 0) > allowed:
+        _release(s, reserved)
+        return False
+    return True
 
 
 def _release(s: Session, reserved: int) -> None:

@@ -20,6 +20,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from consent.errors import Busy, TooManyAttempts
+from consent.services import accounts
 
 #: Every endpoint that checks a secret someone could guess. A new one belongs here;
 #: tests/test_abuse.py fails for a page with a password field that is missing.
@@ -27,6 +28,7 @@ GUESSING = frozenset(
     {
         "auth.login",
         "auth.register",
+        "auth.finish_registration",
         "auth.reset",
         "account.change_password",
         "account.new_recovery_code",
@@ -55,6 +57,13 @@ def remember_device(response: Response, mark: str) -> Response:
         secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
     )
     return response
+
+
+def known_device(response: Response, email: str) -> Response:
+    """Mark this browser as one that logged in to ``email``: its attempts count apart."""
+    from consent.web.logins import account_settings
+
+    return remember_device(response, accounts.device_mark(account_settings(), email, device()))
 
 
 def wait_a_moment(page: Response | tuple[str, int], wait: timedelta) -> Response:

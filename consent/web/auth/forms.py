@@ -17,6 +17,18 @@ class RegisterForm(FlaskForm):
     password, confirm = new_password_fields()
 
 
+class AddressForm(FlaskForm):
+    """Registration's first step when the instance sends mail: the address alone."""
+
+    email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "email"})
+
+
+class ChoosePasswordForm(FlaskForm):
+    """Registration's last step, from the link: the password."""
+
+    password, confirm = new_password_fields()
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "username"})
     password = PasswordField(

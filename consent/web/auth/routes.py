@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import current_app, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
@@ -14,9 +14,10 @@ from consent.errors import (
     WeakPassword,
     WrongRecoveryCode,
 )
+from consent.mail import SmtpSettings
 from consent.services import accounts, platforms
 from consent.web import limits
-from consent.web.auth import bp
+from consent.web.auth import bp, registration
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings, select_language, start_login
@@ -27,6 +28,9 @@ from consent.web.pages import form_page, recovery_code_page, safe_next
 def register() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
+    smtp = SmtpSettings.from_config(current_app.config)
+    if smtp is not None:  # an instance others reach: the address proves itself first
+        return registration.start(smtp)
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -44,7 +48,7 @@ def register() -> str | Response | tuple[str, int]:
         else:
             start_login(new.login)
             page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=True))
-            return _known_device(page, form.email.data)
+            return limits.known_device(page, form.email.data)
     return form_page("auth/register.html", form=form)
 
 
@@ -75,13 +79,9 @@ def login() -> str | Response | tuple[str, int]:
             except IntegrityAlarm:
                 pass  # nothing recorded; the next page shows the alarm, with this login's forms
 
-            return _known_device(redirect(safe_next(request.args.get("next"))), form.email.data)
+            return limits.known_device(redirect(safe_next(request.args.get("next"))), form.email.data)
     return form_page("auth/login.html", form=form)
 
-
-def _known_device(response: Response, email: str) -> Response:
-    """Mark this browser as one that logged in to ``email``: its attempts count apart."""
-    return limits.remember_device(response, accounts.device_mark(account_settings(), email, limits.device()))
 
 
 @bp.post("/logout")
@@ -117,5 +117,5 @@ def reset() -> str | Response | tuple[str, int]:
             start_login(new.login)
             flash(_("Your password is changed and every other login has ended."), "success")
             page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=False))
-            return _known_device(page, form.email.data)
+            return limits.known_device(page, form.email.data)
     return form_page("auth/reset.html", form=form)
