@@ -336,10 +336,19 @@ def smtp_server():
     controller.stop()
 
 
-def test_send_from_the_app_through_smtp(person, client, app, smtp_server):
+def shop_in_directory(app, folder) -> str:
+    """The shop as the directory knows it; returns its slug for the platform form."""
+    from tests.test_directory import company, run_import, write_directory
+
+    record = company("shopwise", FRENCH_SHOP["name"], email=FRENCH_SHOP["email"])
+    run_import(app, write_directory(folder, [record]))
+    return "shopwise"
+
+
+def test_send_from_the_app_through_smtp(person, client, app, smtp_server, tmp_path):
     handler, port = smtp_server
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="letters@consent.example")
-    platform_id = add_platform(person, **FRENCH_SHOP)
+    platform_id = add_platform(person, **FRENCH_SHOP, directory=shop_in_directory(app, tmp_path))
     assert "Send it now by e-mail" in client.get(letter_url(platform_id)).get_data(as_text=True)
     response = post_letter(person, platform_id, step="send_email")
     assert response.status_code == 302
@@ -352,9 +361,9 @@ def test_send_from_the_app_through_smtp(person, client, app, smtp_server):
     assert count_rows(app)["requests"] == 1 and events_of(app)[-1]["type"] == "letter.sent"
 
 
-def test_smtp_failure_records_nothing(person, client, app):
+def test_smtp_failure_records_nothing(person, client, app, tmp_path):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=1, SMTP_STARTTLS=False, SMTP_FROM="letters@consent.example")
-    platform_id = add_platform(person, **FRENCH_SHOP)
+    platform_id = add_platform(person, **FRENCH_SHOP, directory=shop_in_directory(app, tmp_path))
     response = post_letter(person, platform_id, step="send_email")
     assert response.status_code == 400 and "could not be sent" in response.get_data(as_text=True)
     assert count_rows(app)["requests"] == 0

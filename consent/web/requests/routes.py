@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
@@ -34,9 +35,9 @@ from consent.letters import (
     Party,
     compose,
 )
-from consent.letters.output import mailto, to_email, to_pdf
+from consent.letters.output import mailto, one_line, to_email, to_pdf
 from consent.mail import SmtpSettings
-from consent.services import ledger, platforms, profiles, requests
+from consent.services import ledger, outbox, platforms, profiles, requests
 from consent.services.platforms import PlatformView
 from consent.services.requests import RequestError, RequestView
 from consent.web.decisions import use_label
@@ -368,7 +369,13 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         sent_form=sent_form,
         letter=letter,
         mailto=mailto(letter) if letter and letter.recipient.email else None,
-        can_send=SmtpSettings.from_config(current_app.config) is not None,
+        can_send=bool(
+            SmtpSettings.from_config(current_app.config) is not None
+            and letter
+            and outbox.known_recipient(
+                db.session(), current_user.login, letter.recipient.email, directory_entry=view.state.directory
+            )
+        ),
         cited=cited,
         problem=problem,
         today=today,
@@ -392,8 +399,31 @@ def _send_now(letter: Letter, cited: list[int], form: LetterForm, view: Platform
     if settings is None or not letter.recipient.email:
         return _("Sending from the app is not available here: download the e-mail instead.")
     try:
-        mail.send(_email(letter, cited), settings)
-    except (mail.MailError, LetterError):
+        outbox.clear_to_send(
+            db.session(),
+            current_user.login,
+            letter.recipient.email,
+            directory_entry=view.state.directory,
+            per_day=current_app.config["MAILS_PER_DAY"],
+        )
+    except outbox.MailRefused as e:
+        if e.reason == "quota":
+            return _(
+                "You have sent as many e-mails from the app today as it allows. Download the e-mail and send it "
+                "from your own mailbox, or send it tomorrow."
+            )
+        return _(
+            "The app sends e-mails only to a company's address from its directory, to a supervisory authority, or "
+            "to you. Download this e-mail and send it from your own mailbox (or update the platform from the "
+            "directory)."
+        )
+    try:
+        message = _email(letter, cited)
+        # Replies go to the address registration verified, not to one typed in the profile.
+        del message["From"]
+        message["From"] = Address(display_name=one_line(letter.sender.name), addr_spec=current_user.email)
+        mail.send(message, settings)
+    except (mail.MailError, LetterError, ValueError):
         return _("The e-mail could not be sent. Nothing was recorded; try again later or download it.")
     requests.record_sent(
         db.session(),
