@@ -21,6 +21,7 @@ from consent.errors import (
     DecryptionError,
     EmailTaken,
     InvalidCredentials,
+    LoginExpired,
     WrongPassword,
     WrongRecoveryCode,
 )
@@ -361,3 +362,29 @@ def delete_account(s: Session, settings: AccountSettings, login: ActiveLogin, *,
 def set_language(s: Session, login: ActiveLogin, language: str | None) -> None:
     with transaction(s):
         s.merge(login.user).language = language
+
+
+def confirm_password(s: Session, settings: AccountSettings, login: ActiveLogin, password: str) -> None:
+    """WrongPassword unless ``password`` is the account's (guesses counted per login)."""
+    with _reauthenticating(s, settings, login), transaction(s):
+        _confirm_password(s.merge(login.user), password, settings)
+
+
+def change_email(s: Session, settings: AccountSettings, login: ActiveLogin, new_email: str) -> None:
+    """Make ``new_email`` the account's address (the one it logs in with and gets replies
+    at); EmailTaken when another account has it. The caller has made sure it is the
+    person's: their password, and a link sent to the address when the instance sends mail."""
+    new_email = new_email.strip()
+    with integrity.personal_transaction(s, login):
+        user = s.get(User, login.user.id)
+        if user is None:
+            raise LoginExpired("the account is gone")
+        other = find_user(s, settings, new_email)
+        if other is not None and other.id != user.id:
+            raise EmailTaken("another account has this e-mail address")
+        user.email_lookup = keys.email_lookup(new_email, settings.email_lookup_key)
+        login.vault.write(user, "email", new_email)
+        try:
+            s.flush()
+        except sa.exc.IntegrityError:  # taken a moment ago
+            raise EmailTaken("another account has this e-mail address") from None

@@ -33,6 +33,7 @@ GUESSING = frozenset(
         "account.change_password",
         "account.new_recovery_code",
         "account.delete_account",
+        "account.change_email",
     }
 )
 

@@ -115,3 +115,18 @@ class LanguageForm(FlaskForm):
 class CalendarForm(FlaskForm):
     include_names = BooleanField(_l("Show the platforms' names in my calendar"))
     revoke = BooleanField()
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        _l("New e-mail address"),
+        validators=[
+            DataRequired(_l("Enter your new e-mail address.")),
+            Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
+            Email(_l("Enter a valid e-mail address."), check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
