@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD, Auth, count_rows
-from tests.test_registration import SITE, _mails_to
+from tests.test_registration import SITE, _mails_to, mailbox  # noqa: F401  (a fixture)
 from tests.test_requests import smtp_server  # noqa: F401  (a fixture)
 
 
@@ -49,22 +49,13 @@ def test_a_refused_change_changes_nothing(app, auth, new, password, message):
     assert _can_log_in(app, "ada@example.org")
 
 
-@pytest.fixture
-def mailbox(app, smtp_server):  # noqa: F811
-    handler, port = smtp_server
-    app.config.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="hello@consent.example", PUBLIC_URL=SITE
-    )
-    return handler.messages
-
-
 def _link(message) -> str:  # type: ignore[no-untyped-def]
     match = re.search(re.escape(SITE) + r"(/settings/email/[A-Za-z0-9_=-]+)", message.get_content())
     assert match, message.get_content()
     return match.group(1)
 
 
-def test_with_mail_the_new_address_confirms_by_its_link_and_the_old_one_is_told(app, auth, mailbox):
+def test_with_mail_the_new_address_confirms_by_its_link_and_the_old_one_is_told(app, auth, mailbox):  # noqa: F811
     app.config["SMTP_HOST"] = ""
     auth.register()
     app.config["SMTP_HOST"] = "127.0.0.1"
@@ -83,7 +74,7 @@ def test_with_mail_the_new_address_confirms_by_its_link_and_the_old_one_is_told(
     assert "is now ada@new.example" in notice.get_content()
 
 
-def test_a_link_for_another_account_or_altered_changes_nothing(app, auth, mailbox):
+def test_a_link_for_another_account_or_altered_changes_nothing(app, auth, mailbox):  # noqa: F811
     app.config["SMTP_HOST"] = ""
     auth.register()
     grace = Auth(app.test_client())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 
 
 def form_page(template: str, **context: object) -> tuple[str, int]:
@@ -31,3 +32,9 @@ def safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("main.dashboard")
+
+
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """An address for a mail: from the configured public_url, never from the Host header
+    of the request, which a client chooses (a forged one would send a link elsewhere)."""
+    return str(current_app.config["PUBLIC_URL"]).rstrip("/") + url_for(endpoint, **values)

@@ -19,7 +19,7 @@ from consent.services import accounts
 from consent.web.account import bp
 from consent.web.account.forms import EmailChangeForm
 from consent.web.logins import account_settings
-from consent.web.pages import form_page
+from consent.web.pages import form_page, public_url_for
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(hours=24)
@@ -44,7 +44,7 @@ def change_email() -> Response | tuple[str, int]:
         if smtp is None:  # nobody to prove the address to: the password is the proof
             return _apply(new)
         token = keys.seal_link("email", f"{current_user.login.user.id}\n{new}", _secret(), now=datetime.now(UTC))
-        link = str(current_app.config["PUBLIC_URL"]).rstrip("/") + url_for("account.confirm_email", token=token)
+        link = public_url_for("account.confirm_email", token=token)
         text = _(
             "Someone, probably you, asked to make this the e-mail address of their account at %(site)s.\n\n"
             "To confirm, open this link within 24 hours, logged in to that account:\n%(link)s\n\n"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from typing import Any
 
 from flask import current_app, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -20,16 +19,11 @@ from consent.web.auth import bp
 from consent.web.auth.forms import AddressForm, ChoosePasswordForm
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings, select_language, start_login
-from consent.web.pages import form_page, recovery_code_page
+from consent.web.pages import form_page, public_url_for, recovery_code_page
 
 
 def _secret() -> bytes:
     return str(current_app.config["SECRET_KEY"]).encode()
-
-
-def _link(endpoint: str, **values: Any) -> str:
-    # From the configured address, never from the Host header a client may have forged.
-    return str(current_app.config["PUBLIC_URL"]).rstrip("/") + url_for(endpoint, **values)
 
 
 def _invitation_mail(smtp: SmtpSettings, invitation: registration.Invitation) -> EmailMessage:
@@ -40,8 +34,8 @@ def _invitation_mail(smtp: SmtpSettings, invitation: registration.Invitation) ->
             "You already have one.\n\nLog in: %(login)s\n\nForgot your password? Your recovery code "
             "sets a new one: %(reset)s\n\nIf it was not you, ignore this message: nothing has changed.",
             site=current_app.config["PUBLIC_URL"],
-            login=_link("auth.login"),
-            reset=_link("auth.reset"),
+            login=public_url_for("auth.login"),
+            reset=public_url_for("auth.reset"),
         )
     else:
         subject = _("Finish creating your account")
@@ -50,7 +44,7 @@ def _invitation_mail(smtp: SmtpSettings, invitation: registration.Invitation) ->
             "To choose your password and finish, open this link within 24 hours:\n%(link)s\n\n"
             "If it was not you, ignore this message: no account is created without the link.",
             site=current_app.config["PUBLIC_URL"],
-            link=_link("auth.finish_registration", token=invitation.token),
+            link=public_url_for("auth.finish_registration", token=invitation.token),
         )
     return mail.notice(smtp, invitation.email, subject, text)
 
