@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_MAX_CONCURRENT": 2,
     "GUESSES_PER_ADDRESS": "20 per minute; 200 per hour",
     "REDIS_URL": "",
+    "REQUIRE_SECOND_FACTOR": False,
     "DEFAULT_LANGUAGE": "en",
     "SESSION_COOKIE_SECURE": False,
     "TRUSTED_PROXIES": 0,

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models. Importing this package registers every table on Base.metadata."""
 
-from consent.models.accounts import FailedAttempt, Login, Profile, User
+from consent.models.accounts import FailedAttempt, Login, Profile, SecondFactor, User
 from consent.models.base import Base
 from consent.models.calendar import CalendarFeed
 from consent.models.directory import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
@@ -23,6 +23,7 @@ __all__ = [
     "Profile",
     "Request",
     "RequestFile",
+    "SecondFactor",
     "Use",
     "User",
 ]

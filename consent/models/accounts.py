@@ -79,8 +79,32 @@ class Login(Base):
     wrapped_dek: Mapped[bytes] = mapped_column(sa.LargeBinary(80))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    #: Password given, second factor not yet: such a login opens only the second step.
+    pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Wrong second-factor codes given in this login; five end it.
+    factor_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When this login last confirmed a second factor (sensitive changes ask for a recent one).
+    factor_confirmed_at: Mapped[datetime | None]
+    #: What the person sees on their logins page ("Firefox on Linux"), sealed.
+    device: Mapped[bytes | None] = mapped_column(Sealed())
 
     user: Mapped[User] = relationship(back_populates="logins")
+
+
+class SecondFactor(Base):
+    """A second factor: an authenticator app (TOTP) or a passkey. Its name and secret are
+    sealed under the person's data key: a database thief reads neither."""
+
+    __tablename__ = "second_factors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: "totp" (passkeys would be "passkey").
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[bytes] = mapped_column(Sealed())
+    #: JSON: for TOTP, the shared secret and the last time step accepted (no replay).
+    secret: Mapped[bytes] = mapped_column(Sealed())
+    created_at: Mapped[datetime]
 
 
 class FailedAttempt(Base):

@@ -26,7 +26,7 @@ from consent.errors import (
     WrongRecoveryCode,
 )
 from consent.keys import Argon2Params, DataKey
-from consent.models import LedgerHead, Login, User
+from consent.models import LedgerHead, Login, SecondFactor, User
 from consent.services import attempts, integrity, transaction
 from consent.vault import Vault
 
@@ -57,6 +57,8 @@ class ActiveLogin:
     key: DataKey = field(repr=False)
     #: The secret held in the cookie; the database only knows its hash, ``lookup``.
     token: str = field(repr=False)
+    #: The password was right, the second factor is still to come (consent.services.factors).
+    pending: bool = False
 
     @property
     def lookup(self) -> bytes:
@@ -151,7 +153,7 @@ def _set_recovery_code(user: User, key: DataKey) -> str:
     return code
 
 
-def _open_login(s: Session, user: User, key: DataKey, now: datetime) -> ActiveLogin:
+def _open_login(s: Session, user: User, key: DataKey, now: datetime, *, pending: bool = False) -> ActiveLogin:
     token = keys.new_login_token()
     lookup = keys.login_lookup(token)
     s.add(
@@ -161,9 +163,10 @@ def _open_login(s: Session, user: User, key: DataKey, now: datetime) -> ActiveLo
             created_at=now,
             last_seen_at=now,
             wrapped_dek=key.wrap_with(keys.login_kek(token), aad=_login_aad(lookup)),
+            pending=pending,
         )
     )
-    return ActiveLogin(user, key, token)
+    return ActiveLogin(user, key, token, pending)
 
 
 @functools.lru_cache(maxsize=4)
@@ -237,7 +240,9 @@ def _log_in(s: Session, settings: AccountSettings, *, email: str, password: str,
             raise InvalidCredentials("e-mail or password does not match")
         if user.password_kdf != settings.argon2.encode():
             _set_password(user, key, password, settings)  # the operator raised the cost
-        return _open_login(s, user, key, now)
+        # With a second factor, the password opens only the second step.
+        has_factor = s.scalar(sa.select(sa.exists().where(SecondFactor.user_id == user.id)))
+        return _open_login(s, user, key, now, pending=bool(has_factor))
 
 
 def resume(s: Session, settings: AccountSettings, token: str, *, now: datetime | None = None) -> ActiveLogin | None:
@@ -263,7 +268,7 @@ def resume(s: Session, settings: AccountSettings, token: str, *, now: datetime |
     if now - login.last_seen_at > timedelta(minutes=1):
         with transaction(s):
             login.last_seen_at = now
-    return ActiveLogin(login.user, key, token)
+    return ActiveLogin(login.user, key, token, login.pending)
 
 
 def log_out(s: Session, token: str) -> None:
@@ -301,6 +306,21 @@ def change_password(s: Session, settings: AccountSettings, login: ActiveLogin, *
         _confirm_password(user, current, settings)
         _set_password(user, login.key, new, settings)
         _end_other_logins(s, user, keep=login.lookup)
+
+
+def opens_with_recovery_code(user: User, code: str) -> bool:
+    """Whether ``code`` is the account's recovery code (it unwraps the data key)."""
+    try:
+        kek = keys.recovery_kek(code, user.recovery_salt)
+        DataKey.unwrap(user.dek_by_recovery, kek, aad=_recovery_aad(user.id))
+    except (DecryptionError, WrongRecoveryCode):
+        return False
+    return True
+
+
+def new_recovery_code_for(user: User, key: DataKey) -> str:
+    """A new recovery code in place of the old one (the caller has checked who asks)."""
+    return _set_recovery_code(user, key)
 
 
 def replace_recovery_code(s: Session, settings: AccountSettings, login: ActiveLogin, *, password: str) -> str:

@@ -64,7 +64,7 @@ def _refuse_nul() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from consent.web import account, auth, errors, ledger, limits, logins, main, platforms, requests
+    from consent.web import account, auth, errors, ledger, limits, logins, main, platforms, requests, second_factor
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
     logins.init_app(app, login_manager)
     errors.init_app(app)
     app.before_request(_refuse_nul)
+    second_factor.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["isodate"] = _format_day

@@ -34,6 +34,9 @@ GUESSING = frozenset(
         "account.new_recovery_code",
         "account.delete_account",
         "account.change_email",
+        "auth.second_step",
+        "account.add_totp",
+        "account.remove_factor",
     }
 )
 

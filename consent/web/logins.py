@@ -15,7 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user
 from consent import db
 from consent.config import LANGUAGES
 from consent.keys import Argon2Params
-from consent.services import accounts
+from consent.services import accounts, factors
 from consent.vault import Vault
 
 
@@ -49,6 +49,9 @@ def start_login(login: accounts.ActiveLogin) -> None:
     if language:
         session["language"] = language
     login_user(CurrentUser(login))
+    from consent.web.second_factor import describe_device
+
+    factors.note_device(db.session(), login, describe_device(request.user_agent.string))
 
 
 def _load(token: str) -> CurrentUser | None:

@@ -20,6 +20,7 @@ from consent.web.account import bp
 from consent.web.account.forms import EmailChangeForm
 from consent.web.logins import account_settings
 from consent.web.pages import form_page, public_url_for
+from consent.web.second_factor import fresh_factor_required
 
 log = logging.getLogger(__name__)
 LINK_LIFETIME = timedelta(hours=24)
@@ -31,6 +32,7 @@ def _secret() -> bytes:
 
 @bp.route("/settings/email", methods=["GET", "POST"])
 @login_required
+@fresh_factor_required("account.change_email")
 def change_email() -> Response | tuple[str, int]:
     form = EmailChangeForm(prefix="email")
     if form.validate_on_submit():
@@ -64,6 +66,7 @@ def change_email() -> Response | tuple[str, int]:
 
 @bp.route("/settings/email/<token>", methods=["GET", "POST"])
 @login_required
+@fresh_factor_required("account.settings")
 def confirm_email(token: str) -> Response | tuple[str, int]:
     value = keys.open_link("email", token, _secret(), now=datetime.now(UTC), max_age=LINK_LIFETIME)
     account, _sep, new = (value or "").partition("\n")

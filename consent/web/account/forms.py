@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -130,3 +131,26 @@ class EmailChangeForm(FlaskForm):
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
+
+
+class AddTotpForm(FlaskForm):
+    secret = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Z2-7]{16,64}$")])
+    name = StringField(_l("Name"), default="", validators=[Length(max=60)], description=_l("For instance: phone"))
+    code = StringField(
+        _l("The code your app shows now"),
+        validators=[DataRequired(_l("Enter the code your app shows.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
+
+
+class RemoveFactorForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
+
+
+class EndLoginForm(FlaskForm):
+    login = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])

@@ -22,6 +22,7 @@ from consent.web.account.forms import (
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings
 from consent.web.pages import form_page, recovery_code_page
+from consent.web.second_factor import fresh_factor_required
 
 
 def _wrong_password() -> str:
@@ -72,6 +73,7 @@ def settings() -> tuple[str, int]:
 
 @bp.post("/settings/password")
 @login_required
+@fresh_factor_required("account.settings")
 def change_password() -> Response | tuple[str, int]:
     form = ChangePasswordForm(prefix="password")
     if form.validate_on_submit():
@@ -91,6 +93,7 @@ def change_password() -> Response | tuple[str, int]:
 
 @bp.post("/settings/recovery-code")
 @login_required
+@fresh_factor_required("account.settings")
 def new_recovery_code() -> str | tuple[str, int]:
     form = RecoveryCodeForm(prefix="recovery")
     if form.validate_on_submit():
@@ -107,6 +110,7 @@ def new_recovery_code() -> str | tuple[str, int]:
 
 @bp.post("/settings/delete")
 @login_required
+@fresh_factor_required("account.settings")
 def delete_account() -> Response | tuple[str, int]:
     form = DeleteAccountForm(prefix="delete")
     if form.validate_on_submit():

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from consent.web.auth import routes  # noqa: F401  (routes attach themselves to bp)
+from consent.web.auth import routes, second_factor  # noqa: F401  (routes attach themselves to bp)

@@ -46,3 +46,17 @@ class ResetForm(FlaskForm):
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     password, confirm = new_password_fields(_l("New password"))
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+    recovery_code = StringField(
+        _l("Or your recovery code"),
+        validators=[Length(max=100)],
+        description=_l("It works once: you get a new one right after."),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )

@@ -73,6 +73,9 @@ def login() -> str | Response | tuple[str, int]:
             return limits.wait_a_moment(form_page("auth/login.html", form=form), e.retry_after)
         else:
             start_login(opened)
+            if opened.pending:  # the password was right; the second factor comes next
+                target = url_for("auth.second_step", next=safe_next(request.args.get("next")))
+                return limits.known_device(redirect(target), form.email.data)
             # Grants past their expiry date enter the ledger now that the key is at hand.
             try:
                 platforms.record_expiries(db.session(), opened)

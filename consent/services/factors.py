@@ -1,0 +1,252 @@
+"""Second factors and the logins a person can see and end.
+
+A person with a second factor logs in in two steps: the password opens a *pending* login
+(consent.services.accounts), which opens nothing but the second step; a code from their
+authenticator app, or their recovery code as a single-use backup, completes it. Five wrong
+codes end the pending login: back to the password, whose guesses are counted apart.
+
+Sensitive changes (the password, the e-mail, the recovery code, the factors themselves,
+deleting the account) ask for a factor confirmed within the last ten minutes of this
+login, besides the password. Adding or removing a factor ends every other login.
+
+What a second factor does not do: protect the data from someone with the database *and*
+the password (the password unwraps the data key by itself), nor from an operator who
+changes the code. It stops a stolen or guessed password from opening a login.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from consent.errors import AccountError, DecryptionError, LoginExpired, WrongRecoveryCode
+from consent.models import Login, SecondFactor
+from consent.services import accounts, transaction
+from consent.services.accounts import ActiveLogin
+from consent.vault import Vault
+
+#: Wrong codes a pending login may give before it ends.
+MAX_WRONG_CODES = 5
+#: How recent a confirmed factor must be for a sensitive change.
+FRESH_FOR = timedelta(minutes=10)
+#: TOTP codes are accepted one 30-second step early or late (clocks drift).
+_DRIFT = 1
+
+
+class WrongCode(AccountError):
+    """The code is not one of the person's authenticators' current codes (or was used)."""
+
+
+@dataclass(frozen=True)
+class Factor:
+    id: str
+    kind: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginView:
+    """A login as the logins page shows it."""
+
+    id: str
+    device: str
+    created_at: datetime
+    last_seen_at: datetime
+    this_one: bool
+    pending: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, account: str, issuer: str) -> str:
+    """What the QR code carries for an authenticator app (otpauth://totp/...)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=issuer)
+
+
+def has_factor(s: Session, login: ActiveLogin) -> bool:
+    return bool(s.scalar(sa.select(sa.exists().where(SecondFactor.user_id == login.user.id))))
+
+
+def list_factors(s: Session, login: ActiveLogin) -> list[Factor]:
+    vault = Vault(login.key)
+    rows = s.scalars(
+        sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id).order_by(SecondFactor.created_at)
+    )
+    return [Factor(str(r.id), r.kind, vault.read(r, "name") or "", r.created_at) for r in rows]
+
+
+def _step_of(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code ``code`` is, within the allowed drift; None otherwise."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in range(current - _DRIFT, current + _DRIFT + 1):
+        if totp.generate_otp(step) == code:  # one code per step; constant-time enough for 6 digits
+            return step
+    return None
+
+
+def add_totp(s: Session, login: ActiveLogin, *, secret: str, code: str, name: str, now: datetime | None = None) -> None:
+    """Add an authenticator app once it has shown it holds ``secret`` (a current ``code``).
+    Every other login ends; this one counts as freshly confirmed."""
+    now = now or _now()
+    step = _step_of(secret, code, now)
+    if step is None:
+        raise WrongCode("the code does not match the new secret")
+    with transaction(s):
+        row = SecondFactor(id=uuid.uuid4(), user_id=login.user.id, kind="totp", created_at=now)
+        vault = Vault(login.key)
+        vault.write(row, "name", name.strip() or "Authenticator app")
+        vault.write(row, "secret", json.dumps({"secret": secret, "last_step": step}))
+        s.add(row)
+        _end_others(s, login)
+        _confirmed(s, login, now)
+
+
+def remove(s: Session, login: ActiveLogin, factor_id: uuid.UUID) -> None:
+    """Remove one of the person's factors (404-like LookupError for anyone else's)."""
+    with transaction(s):
+        row = s.scalar(
+            sa.select(SecondFactor).where(SecondFactor.id == factor_id, SecondFactor.user_id == login.user.id)
+        )
+        if row is None:
+            raise LookupError("no such factor of this person")
+        s.delete(row)
+        _end_others(s, login)
+
+
+def confirm(s: Session, login: ActiveLogin, code: str, *, now: datetime | None = None) -> None:
+    """Complete a pending login, or refresh a confirmation, with an authenticator's code.
+
+    WrongCode when no factor gives this code now (or it was used already); the fifth wrong
+    code ends the login (LoginExpired).
+    """
+    now = now or _now()
+    vault = Vault(login.key)
+    with transaction(s):
+        row = _login_row(s, login)
+        for factor in s.scalars(
+            sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
+        ):
+            stored = json.loads(vault.read(factor, "secret") or "{}")
+            step = _step_of(stored["secret"], code, now)
+            if step is not None and step > stored["last_step"]:  # a code works once
+                vault.write(factor, "secret", json.dumps({**stored, "last_step": step}))
+                _confirmed(s, login, now)
+                return
+        _wrong(s, row)
+    raise WrongCode("no authenticator gives this code now")
+
+
+def confirm_with_recovery_code(s: Session, login: ActiveLogin, code: str, *, now: datetime | None = None) -> str:
+    """Complete the second step with the recovery code, which is then used up: the new one
+    returned must be shown to the person, once. WrongRecoveryCode otherwise (counted like
+    a wrong authenticator code)."""
+    now = now or _now()
+    with transaction(s):
+        row = _login_row(s, login)
+        user = s.merge(login.user)
+        if not accounts.opens_with_recovery_code(user, code):
+            _wrong(s, row)
+            s.commit()  # the count stays, whatever the caller does with the error
+            raise WrongRecoveryCode("the recovery code does not open this account")
+        new_code = accounts.new_recovery_code_for(user, login.key)
+        _confirmed(s, login, now)
+        return new_code
+
+
+def recently_confirmed(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> bool:
+    """Whether a sensitive change may go ahead: no factor, or one confirmed lately."""
+    if not has_factor(s, login):
+        return True
+    row = s.get(Login, login.lookup)
+    return bool(row and row.factor_confirmed_at and (now or _now()) - row.factor_confirmed_at < FRESH_FOR)
+
+
+def note_device(s: Session, login: ActiveLogin, description: str) -> None:
+    """Remember, sealed, what the logins page calls this login."""
+    with transaction(s):
+        row = _login_row(s, login)
+        Vault(login.key).write(row, "device", description[:100])
+
+
+def list_logins(s: Session, login: ActiveLogin) -> list[LoginView]:
+    vault = Vault(login.key)
+    rows = s.scalars(sa.select(Login).where(Login.user_id == login.user.id).order_by(Login.last_seen_at.desc()))
+    return [
+        LoginView(
+            r.lookup.hex(),
+            _device(vault, r),
+            r.created_at,
+            r.last_seen_at,
+            r.lookup == login.lookup,
+            r.pending,
+        )
+        for r in rows
+    ]
+
+
+def _device(vault: Vault, row: Login) -> str:
+    try:
+        return vault.read(row, "device") or ""
+    except DecryptionError:
+        return ""
+
+
+def end_login(s: Session, login: ActiveLogin, login_id: str) -> None:
+    """End one of the person's logins (LookupError for one that is not theirs)."""
+    try:
+        lookup = bytes.fromhex(login_id)
+    except ValueError:
+        raise LookupError("not a login id") from None
+    with transaction(s):
+        ended = s.execute(sa.delete(Login).where(Login.lookup == lookup, Login.user_id == login.user.id))
+        if ended.rowcount != 1:  # type: ignore[attr-defined]
+            raise LookupError("no such login of this person")
+
+
+def end_other_logins(s: Session, login: ActiveLogin) -> None:
+    with transaction(s):
+        _end_others(s, login)
+
+
+def _end_others(s: Session, login: ActiveLogin) -> None:
+    s.execute(sa.delete(Login).where(Login.user_id == login.user.id, Login.lookup != login.lookup))
+
+
+def _login_row(s: Session, login: ActiveLogin) -> Login:
+    row = s.get(Login, login.lookup, with_for_update=True)
+    if row is None:
+        raise LoginExpired("this login has ended")
+    return row
+
+
+def _wrong(s: Session, row: Login) -> None:
+    """Count a wrong code; the last one allowed ends the login."""
+    row.factor_failures += 1
+    if row.factor_failures >= MAX_WRONG_CODES:
+        s.delete(row)
+        s.commit()
+        raise LoginExpired(f"{MAX_WRONG_CODES} wrong second-factor codes")
+
+
+def _confirmed(s: Session, login: ActiveLogin, now: datetime) -> None:
+    row = _login_row(s, login)
+    row.pending = False
+    row.factor_failures = 0
+    row.factor_confirmed_at = now

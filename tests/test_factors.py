@@ -1,0 +1,237 @@
+"""Second factors (issue 9): an authenticator app (TOTP) with the recovery code as its
+single-use backup; a stolen password alone no longer logs in; sensitive changes ask for
+the factor; the logins page shows and ends logins."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+
+from consent import create_app, db, migrate
+from consent.models import Login
+from consent.services import factors
+from tests.conftest import NEW_PASSWORD, PASSWORD, Auth, count_rows, recovery_code_from, test_settings
+
+_SECRET = re.compile(r'name="totp-secret" type="hidden" value="([A-Z2-7]+)"')
+
+
+def _code(secret: str, *, steps: int = 0) -> str:
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * steps))
+
+
+def turn_on(auth: Auth, name: str = "phone") -> str:
+    """Set up an authenticator app through the page, as a person does; returns its secret."""
+    page = auth.client.get("/settings/security").get_data(as_text=True)
+    secret = _SECRET.search(page).group(1)
+    data = {"totp-secret": secret, "totp-name": name, "totp-code": _code(secret), "totp-current": PASSWORD}
+    response = auth.post("/settings/security", data, action="/settings/security/totp", prefix="totp")
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    return secret
+
+
+def second_step(auth: Auth, **data: str):  # type: ignore[no-untyped-def]
+    return auth.post("/login/second-step", data)
+
+
+@pytest.fixture
+def protected(app, auth) -> tuple[Auth, str]:
+    """Ada, with an authenticator app, logged out."""
+    auth.register()
+    secret = turn_on(auth)
+    auth.logout()
+    return auth, secret
+
+
+def test_a_stolen_password_alone_does_not_log_in(app, protected):
+    _ada, _secret = protected
+    thief = Auth(app.test_client())
+    answer = thief.login()
+    assert answer.status_code == 302 and "/login/second-step" in answer.headers["Location"]
+    for path in ("/dashboard", "/platforms", "/ledger", "/settings", "/profile", "/ledger/export.json"):
+        page = thief.client.get(path)
+        assert page.status_code == 302 and "/login/second-step" in page.headers["Location"], path
+    assert thief.post("/login/second-step", {}, action="/logout").status_code == 302  # logging out still works
+    assert thief.client.get("/dashboard").headers["Location"].startswith("/login?")
+
+
+def test_the_code_completes_the_log_in_once(app, protected):
+    ada, secret = protected
+    ada.login(password=PASSWORD)
+    code = _code(secret, steps=1)  # a code from the next step: clocks drift
+    assert second_step(ada, code=code).status_code == 302
+    assert ada.client.get("/dashboard").status_code == 200
+    other = Auth(app.test_client())
+    other.login()
+    replayed = second_step(other, code=code)
+    assert replayed.status_code == 400 and "used already" in replayed.get_data(as_text=True)
+    assert other.client.get("/dashboard").status_code == 302
+
+
+def test_five_wrong_codes_end_the_pending_login(app, protected):
+    _ada, _secret = protected
+    thief = Auth(app.test_client())
+    thief.login()
+    for _ in range(4):
+        assert second_step(thief, code="000000").status_code == 400
+    ended = second_step(thief, code="000000")
+    assert ended.status_code == 302 and ended.headers["Location"].endswith("/login")
+    assert thief.client.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session().query(Login).filter(Login.pending.is_(True)).count() == 0
+
+
+def test_the_recovery_code_stands_in_once_and_is_replaced(app, auth):
+    code = recovery_code_from(auth.register().get_data(as_text=True))
+    turn_on(auth)
+    auth.post("/login/second-step", {}, action="/logout")
+    auth.login()
+    assert second_step(auth, recovery_code="0000-0000-0000-0000-0000-0000-0000-0000").status_code == 400
+    shown = second_step(auth, recovery_code=code)
+    assert shown.status_code == 200
+    new_code = recovery_code_from(shown.get_data(as_text=True))
+    assert new_code != code
+    assert auth.client.get("/dashboard").status_code == 200
+    auth.logout()
+    auth.login()
+    assert second_step(auth, recovery_code=code).status_code == 400  # used up
+    assert second_step(auth, recovery_code=new_code).status_code == 200
+
+
+def test_a_wrong_first_code_turns_nothing_on(app, auth):
+    auth.register()
+    page = auth.client.get("/settings/security").get_data(as_text=True)
+    secret = _SECRET.search(page).group(1)
+    before = count_rows(app)
+    for data in (
+        {"totp-code": "123456", "totp-current": PASSWORD},
+        {"totp-code": _code(secret), "totp-current": "wrong password"},
+        {"totp-code": "", "totp-current": PASSWORD},
+    ):
+        response = auth.post("/settings/security", {"totp-secret": secret, **data}, action="/settings/security/totp", prefix="totp")
+        assert response.status_code == 400
+    after = count_rows(app)
+    after.pop("failed_attempts"), before.pop("failed_attempts")  # the wrong password is a counted guess
+    assert after == before and after["second_factors"] == 0
+
+
+def test_turning_a_factor_on_ends_the_other_logins(app, auth):
+    auth.register()
+    elsewhere = Auth(app.test_client())
+    elsewhere.login()
+    turn_on(auth)
+    assert elsewhere.client.get("/dashboard").status_code == 302
+    assert auth.client.get("/dashboard").status_code == 200
+
+
+def test_sensitive_changes_ask_for_a_recent_factor(app, protected, monkeypatch):
+    ada, secret = protected
+    ada.login()
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    with app.app_context():  # eleven minutes later
+        s = db.session()
+        for row in s.query(Login):
+            row.factor_confirmed_at = datetime.now(UTC) - timedelta(minutes=11)
+        s.commit()
+    data = {"password-current": PASSWORD, "password-password": NEW_PASSWORD, "password-confirm": NEW_PASSWORD}
+    asked = ada.post("/settings", data, action="/settings/password", prefix="password")
+    assert asked.status_code == 302 and "/login/second-step" in asked.headers["Location"]
+    assert Auth(app.test_client()).login().headers["Location"].find("second-step") > 0  # old password still works
+    assert ada.client.get("/settings/email").headers["Location"].find("second-step") > 0
+    later = datetime.now(UTC) + timedelta(minutes=2)  # a code of a step not used yet
+    monkeypatch.setattr(factors, "_now", lambda: later)
+    assert second_step(ada, code=pyotp.TOTP(secret).at(later)).status_code == 302
+    assert ada.post("/settings", data, action="/settings/password", prefix="password").status_code == 302
+    assert "/login/second-step" in Auth(app.test_client()).login(password=NEW_PASSWORD).headers["Location"]
+
+
+def test_removing_the_factor_needs_password_and_factor(app, protected):
+    ada, secret = protected
+    ada.login()
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    page = ada.client.get("/settings/security").get_data(as_text=True)
+    action = re.search(r'action="(/settings/security/[0-9a-f-]+/remove)"', page).group(1)
+    wrong = ada.post("/settings/security", {"remove-current": "wrong password"}, action=action, prefix="remove")
+    assert wrong.status_code == 400 and count_rows(app)["second_factors"] == 1
+    assert ada.post("/settings/security", {"remove-current": PASSWORD}, action=action, prefix="remove").status_code == 302
+    assert count_rows(app)["second_factors"] == 0
+    fresh = Auth(app.test_client())
+    assert fresh.login().headers["Location"].endswith("/dashboard")
+
+
+def test_another_person_cannot_remove_a_factor(app, protected):
+    ada, secret = protected
+    ada.login()
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    action = re.search(
+        r'action="(/settings/security/[0-9a-f-]+/remove)"', ada.client.get("/settings/security").get_data(as_text=True)
+    ).group(1)
+    grace = Auth(app.test_client())
+    grace.register(email="grace@example.org")
+    assert grace.post("/settings/security", {"remove-current": PASSWORD}, action=action, prefix="remove").status_code == 404
+    assert count_rows(app)["second_factors"] == 1
+
+
+def test_the_totp_secret_is_sealed(app, protected):
+    _ada, secret = protected
+    with app.app_context(), db.engine().connect() as conn:
+        dump = b"".join(bytes(v) for row in conn.exec_driver_sql("SELECT name, secret FROM second_factors") for v in row)
+    assert secret.encode() not in dump and b"phone" not in dump
+
+
+def test_an_instance_can_require_a_second_factor(database_url):
+    app = create_app(test_settings(database_url, REQUIRE_SECOND_FACTOR=True))
+    with app.app_context():
+        migrate.upgrade(db.engine())
+    auth = Auth(app.test_client())
+    assert auth.register().status_code == 200  # the recovery code, shown once
+    sent = auth.client.get("/dashboard")
+    assert sent.status_code == 302 and sent.headers["Location"].endswith("/settings/security")
+    turn_on(auth)
+    assert auth.client.get("/dashboard").status_code == 200
+    with app.app_context():
+        db.engine().dispose()
+
+
+# --- the logins page -------------------------------------------------------------------
+
+
+def test_the_logins_page_lists_logins_with_their_device_and_ends_one(app, auth):
+    auth.register()
+    phone = Auth(app.test_client())
+    phone.client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+    )
+    phone.login()
+    page = auth.client.get("/settings/logins").get_data(as_text=True)
+    assert "Chrome on Android" in page and "(this one)" in page
+    login_id = re.search(r'name="login" value="([0-9a-f]{64})"', page).group(1)
+    assert auth.post("/settings/logins", {"login": login_id}, action="/settings/logins/end").status_code == 302
+    assert phone.client.get("/dashboard").status_code == 302  # ended: it stops at its next request
+    assert auth.client.get("/dashboard").status_code == 200
+
+
+def test_ending_every_other_login(app, auth):
+    auth.register()
+    others = [Auth(app.test_client()) for _ in range(2)]
+    for other in others:
+        other.login()
+    assert auth.post("/settings/logins", {}, action="/settings/logins/end-others").status_code == 302
+    assert [o.client.get("/dashboard").status_code for o in others] == [302, 302]
+    assert auth.client.get("/dashboard").status_code == 200
+
+
+def test_nobody_ends_another_person_s_login(app, auth):
+    auth.register()
+    with app.app_context():
+        (ada_login,) = [r.lookup.hex() for r in db.session().query(Login)]
+    grace = Auth(app.test_client())
+    grace.register(email="grace@example.org")
+    before = count_rows(app)
+    for bad in (ada_login, "0" * 64, "zz", ""):
+        response = grace.post("/settings/logins", {"login": bad}, action="/settings/logins/end")
+        assert response.status_code in (400, 404), bad
+    assert count_rows(app) == before
+    assert auth.client.get("/dashboard").status_code == 200
