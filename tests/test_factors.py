@@ -235,3 +235,34 @@ def test_nobody_ends_another_person_s_login(app, auth):
         assert response.status_code in (400, 404), bad
     assert count_rows(app) == before
     assert auth.client.get("/dashboard").status_code == 200
+
+
+# --- passkeys without a browser: what the server refuses --------------------------------
+
+
+def test_at_an_ip_address_the_page_says_passkeys_need_a_name(app, auth):
+    auth.register()
+    named = auth.client.get("/settings/security").get_data(as_text=True)  # the test client is at localhost
+    assert "data-passkey-options" in named
+    app.config["PUBLIC_URL"] = "http://127.0.0.1:5000"
+    page = auth.client.get("/settings/security").get_data(as_text=True)
+    assert "Passkeys need this site opened by its name" in page and "data-passkey-options" not in page
+
+
+@pytest.mark.parametrize("response", ["not json", "{}", '{"id": "AAAA", "type": "public-key"}', "[1, 2]"])
+def test_a_forged_passkey_answer_adds_nothing_and_logs_nobody_in(app, protected, response):
+    ada, secret = protected
+    ada.login()
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    ada.client.get("/settings/security")  # a challenge to answer
+    before = count_rows(app)
+    data = {"passkey-response": response, "passkey-name": "mine", "passkey-current": PASSWORD}
+    refused = ada.post("/settings/security", data, action="/settings/security/passkey", prefix="passkey")
+    assert refused.status_code == 400 and "This passkey could not be checked." in refused.get_data(as_text=True)
+    after = count_rows(app)
+    after.pop("failed_attempts"), before.pop("failed_attempts")
+    assert after == before
+    thief = Auth(app.test_client())
+    thief.login()
+    answered = second_step(thief, passkey=response)
+    assert answered.status_code == 400 and thief.client.get("/dashboard").status_code == 302

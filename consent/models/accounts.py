@@ -99,10 +99,11 @@ class SecondFactor(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    #: "totp" (passkeys would be "passkey").
+    #: "totp" (an authenticator app) or "passkey" (WebAuthn).
     kind: Mapped[str] = mapped_column(sa.String(16))
     name: Mapped[bytes] = mapped_column(Sealed())
-    #: JSON: for TOTP, the shared secret and the last time step accepted (no replay).
+    #: JSON: for TOTP, the shared secret and the last time step accepted (no replay); for a
+    #: passkey, its credential id, public key and signature counter.
     secret: Mapped[bytes] = mapped_column(Sealed())
     created_at: Mapped[datetime]
 

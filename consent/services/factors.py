@@ -20,10 +20,20 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 import sqlalchemy as sa
+import webauthn
 from sqlalchemy.orm import Session
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from consent.errors import AccountError, DecryptionError, LoginExpired, WrongRecoveryCode
 from consent.models import Login, SecondFactor
@@ -78,6 +88,11 @@ def totp_uri(secret: str, account: str, issuer: str) -> str:
 
 def has_factor(s: Session, login: ActiveLogin) -> bool:
     return bool(s.scalar(sa.select(sa.exists().where(SecondFactor.user_id == login.user.id))))
+
+
+def has_totp(s: Session, login: ActiveLogin) -> bool:
+    query = sa.exists().where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
+    return bool(s.scalar(sa.select(query)))
 
 
 def list_factors(s: Session, login: ActiveLogin) -> list[Factor]:
@@ -250,3 +265,127 @@ def _confirmed(s: Session, login: ActiveLogin, now: datetime) -> None:
     row.pending = False
     row.factor_failures = 0
     row.factor_confirmed_at = now
+
+
+# --- passkeys (WebAuthn, py_webauthn) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who the passkeys are for: the site's domain (``id``) and its origin. Browsers refuse
+    an IP address as the id, so passkeys need the app at a name (localhost counts)."""
+
+    id: str
+    origin: str
+    name: str = "Consent manager"
+
+
+def _passkeys(s: Session, login: ActiveLogin) -> list[tuple[SecondFactor, dict[str, Any]]]:
+    vault = Vault(login.key)
+    rows = s.scalars(
+        sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "passkey")
+    )
+    return [(row, json.loads(vault.read(row, "secret") or "{}")) for row in rows]
+
+
+def passkey_registration(s: Session, login: ActiveLogin, rp: RelyingParty, account: str, challenge: bytes) -> str:
+    """The options for the browser's navigator.credentials.create(), as JSON."""
+    options = webauthn.generate_registration_options(
+        challenge=challenge,
+        rp_id=rp.id,
+        rp_name=rp.name,
+        user_id=login.user.id.bytes,
+        user_name=account,
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(stored["credential_id"]))
+            for _row, stored in _passkeys(s, login)
+        ],
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED
+        ),
+    )
+    return webauthn.options_to_json(options)
+
+
+def add_passkey(
+    s: Session,
+    login: ActiveLogin,
+    rp: RelyingParty,
+    *,
+    response: str,
+    challenge: bytes,
+    name: str,
+    now: datetime | None = None,
+) -> None:
+    """Keep the passkey the browser made, once its answer to ``challenge`` checks out.
+    Every other login ends; this one counts as freshly confirmed."""
+    now = now or _now()
+    try:
+        made = webauthn.verify_registration_response(
+            credential=response, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=rp.origin
+        )
+    except (WebAuthnException, ValueError, KeyError, TypeError) as e:
+        raise WrongCode(f"the passkey's registration does not verify: {type(e).__name__}") from None
+    stored = {
+        "credential_id": bytes_to_base64url(made.credential_id),
+        "public_key": bytes_to_base64url(made.credential_public_key),
+        "sign_count": made.sign_count,
+    }
+    with transaction(s):
+        row = SecondFactor(id=uuid.uuid4(), user_id=login.user.id, kind="passkey", created_at=now)
+        vault = Vault(login.key)
+        vault.write(row, "name", name.strip() or "Passkey")
+        vault.write(row, "secret", json.dumps(stored))
+        s.add(row)
+        _end_others(s, login)
+        _confirmed(s, login, now)
+
+
+def passkey_authentication(s: Session, login: ActiveLogin, rp: RelyingParty, challenge: bytes) -> str | None:
+    """Options for navigator.credentials.get() over the person's passkeys, as JSON; None
+    without any."""
+    keys_ = _passkeys(s, login)
+    if not keys_:
+        return None
+    options = webauthn.generate_authentication_options(
+        challenge=challenge,
+        rp_id=rp.id,
+        allow_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(stored["credential_id"])) for _row, stored in keys_
+        ],
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    return webauthn.options_to_json(options)
+
+
+def confirm_passkey(
+    s: Session, login: ActiveLogin, rp: RelyingParty, *, response: str, challenge: bytes, now: datetime | None = None
+) -> None:
+    """Complete a pending login, or refresh a confirmation, with a passkey's signature over
+    ``challenge``. WrongCode (counted like a wrong code) when it does not verify."""
+    now = now or _now()
+    with transaction(s):
+        row = _login_row(s, login)
+        try:
+            answered = json.loads(response).get("id", "")
+        except (ValueError, AttributeError):
+            answered = ""
+        for factor, stored in _passkeys(s, login):
+            if answered != stored["credential_id"]:
+                continue
+            try:
+                checked = webauthn.verify_authentication_response(
+                    credential=response,
+                    expected_challenge=challenge,
+                    expected_rp_id=rp.id,
+                    expected_origin=rp.origin,
+                    credential_public_key=base64url_to_bytes(stored["public_key"]),
+                    credential_current_sign_count=stored["sign_count"],
+                )
+            except (WebAuthnException, ValueError, KeyError, TypeError):
+                break
+            Vault(login.key).write(factor, "secret", json.dumps({**stored, "sign_count": checked.new_sign_count}))
+            _confirmed(s, login, now)
+            return
+        _wrong(s, row)
+    raise WrongCode("no passkey of this person signed this challenge")

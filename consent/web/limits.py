@@ -36,6 +36,7 @@ GUESSING = frozenset(
         "account.change_email",
         "auth.second_step",
         "account.add_totp",
+        "account.add_passkey",
         "account.remove_factor",
     }
 )

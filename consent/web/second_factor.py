@@ -5,11 +5,14 @@ without one to set it up; sensitive changes ask for a recently confirmed factor.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, url_for
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -22,7 +25,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 #: What a pending login may reach: the second step, logging out, the stylesheet.
 _WHILE_PENDING = frozenset({"auth.second_step", "auth.logout", "static"})
 #: What a person without the factor an instance requires may reach, besides those.
-_WHILE_UNPROTECTED = _WHILE_PENDING | {"account.security", "account.add_totp", "main.language"}
+_WHILE_UNPROTECTED = _WHILE_PENDING | {"account.security", "account.add_totp", "account.add_passkey", "main.language"}
 
 
 def _guard() -> Response | None:
@@ -82,6 +85,38 @@ def describe_device(user_agent: str) -> str:
         return _("%(browser)s on %(system)s", browser=browser, system=system)
     words = re.sub(r"[^\w./ -]", "", user_agent)[:40].strip()
     return browser or system or words or _("Unknown device")
+
+
+def relying_party() -> factors.RelyingParty | None:
+    """Who passkeys made here are for: the configured public_url, else this request's
+    address. None at an IP address, which browsers refuse for passkeys."""
+    base = urlsplit(str(current_app.config["PUBLIC_URL"]) or request.host_url)
+    host = base.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return factors.RelyingParty(host, f"{base.scheme}://{base.netloc}") if host else None
+    return None
+
+
+_CHALLENGE = "passkey-challenge"
+
+
+def challenge() -> bytes:
+    """The challenge the browser must sign, kept (signed) in the session until it is used:
+    the same for every page until then, so a second tab or a background request that
+    shows a page again does not void the one the person is answering."""
+    if _CHALLENGE not in session:
+        session[_CHALLENGE] = secrets.token_bytes(32).hex()
+    return bytes.fromhex(session[_CHALLENGE])
+
+
+def take_challenge() -> bytes:
+    """The challenge given out last, once: a second answer to it finds none."""
+    try:
+        return bytes.fromhex(session.pop(_CHALLENGE, ""))
+    except ValueError:
+        return b""
 
 
 def init_app(app: Flask) -> None:

@@ -154,3 +154,11 @@ class RemoveFactorForm(FlaskForm):
 
 class EndLoginForm(FlaskForm):
     login = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
+
+
+class AddPasskeyForm(FlaskForm):
+    response = HiddenField(validators=[DataRequired(_l("Your browser did not make a passkey.")), Length(max=20000)])
+    name = StringField(_l("Name"), default="", validators=[Length(max=60)], description=_l("For instance: laptop"))
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )

@@ -14,21 +14,31 @@ from consent import db
 from consent.errors import WrongPassword
 from consent.services import accounts, factors
 from consent.web.account import bp
-from consent.web.account.forms import AddTotpForm, EndLoginForm, RemoveFactorForm
+from consent.web.account.forms import AddPasskeyForm, AddTotpForm, EndLoginForm, RemoveFactorForm
 from consent.web.logins import account_settings
-from consent.web.second_factor import fresh_factor_required
+from consent.web.second_factor import challenge, fresh_factor_required, relying_party, take_challenge
 
 _ISSUER = "Consent manager"
 
 
-def _security_page(add_form: AddTotpForm | None = None, status: int = 200) -> tuple[str, int]:
+def _security_page(
+    add_form: AddTotpForm | None = None, passkey_form: AddPasskeyForm | None = None, status: int = 200
+) -> tuple[str, int]:
     form = add_form or AddTotpForm(prefix="totp", data={"secret": factors.new_totp_secret()})
     uri = factors.totp_uri(form.secret.data or "", current_user.email, _ISSUER)
     qr = segno.make_qr(uri, error="m").svg_inline(scale=4, omitsize=True, title=_("QR code for your app"))
+    rp = relying_party()
+    passkey_options = None
+    if rp is not None:
+        passkey_options = factors.passkey_registration(
+            db.session(), current_user.login, rp, current_user.email, challenge()
+        )
     html = render_template(
         "account/security.html",
         factors=factors.list_factors(db.session(), current_user.login),
         add_form=form,
+        passkey_form=passkey_form or AddPasskeyForm(prefix="passkey"),
+        passkey_options=passkey_options,
         remove_form=RemoveFactorForm(prefix="remove"),
         qr_svg=qr,
         required=current_app.config["REQUIRE_SECOND_FACTOR"],
@@ -42,7 +52,7 @@ def security() -> tuple[str, int]:
     return _security_page()
 
 
-def _password_ok(form: AddTotpForm | RemoveFactorForm) -> bool:
+def _password_ok(form: AddTotpForm | AddPasskeyForm | RemoveFactorForm) -> bool:
     try:
         accounts.confirm_password(db.session(), account_settings(), current_user.login, form.current.data)
     except WrongPassword:
@@ -57,13 +67,35 @@ def _password_ok(form: AddTotpForm | RemoveFactorForm) -> bool:
 def add_totp() -> Response | tuple[str, int]:
     form = AddTotpForm(prefix="totp")
     if not form.validate_on_submit() or not _password_ok(form):
-        return _security_page(form, 400)
+        return _security_page(form, status=400)
     try:
         factors.add_totp(db.session(), current_user.login, secret=form.secret.data, code=form.code.data, name=form.name.data)
     except factors.WrongCode:
         form.code.errors.append(_("This code does not match: check the time on your phone and enter the current code."))
-        return _security_page(form, 400)
+        return _security_page(form, status=400)
     flash(_("Your authenticator app is set up. Every other login has ended."), "success")
+    return redirect(url_for("account.security"))
+
+
+@bp.post("/settings/security/passkey")
+@login_required
+@fresh_factor_required("account.security")
+def add_passkey() -> Response | tuple[str, int]:
+    form = AddPasskeyForm(prefix="passkey")
+    challenge = take_challenge()
+    rp = relying_party()
+    if not form.validate_on_submit() or not _password_ok(form):
+        return _security_page(passkey_form=form, status=400)
+    if rp is None:
+        abort(400)
+    try:
+        factors.add_passkey(
+            db.session(), current_user.login, rp, response=form.response.data, challenge=challenge, name=form.name.data
+        )
+    except factors.WrongCode:
+        form.response.errors.append(_("This passkey could not be checked. Try again."))
+        return _security_page(passkey_form=form, status=400)
+    flash(_("Your passkey is set up. Every other login has ended."), "success")
     return redirect(url_for("account.security"))
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from consent.web.forms import new_password_fields
@@ -49,6 +49,7 @@ class ResetForm(FlaskForm):
 
 
 class SecondStepForm(FlaskForm):
+    passkey = HiddenField(validators=[Length(max=20000)])
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[Length(max=20)],

@@ -13,6 +13,7 @@ from consent.services import factors, platforms
 from consent.web.auth import bp
 from consent.web.auth.forms import SecondStepForm
 from consent.web.pages import form_page, recovery_code_page, safe_next
+from consent.web.second_factor import challenge, relying_party, take_challenge
 
 
 @bp.route("/login/second-step", methods=["GET", "POST"])
@@ -24,23 +25,31 @@ def second_step() -> str | Response | tuple[str, int]:
         login = current_user.login
         new_code = None
         try:
-            if (form.code.data or "").strip():
+            if form.passkey.data:
+                rp = relying_party()
+                if rp is None:
+                    raise factors.WrongCode("passkeys need the app at a domain name")
+                factors.confirm_passkey(db.session(), login, rp, response=form.passkey.data, challenge=take_challenge())
+            elif (form.code.data or "").strip():
                 factors.confirm(db.session(), login, form.code.data)
             elif (form.recovery_code.data or "").strip():
                 new_code = factors.confirm_with_recovery_code(db.session(), login, form.recovery_code.data)
             else:
                 form.code.errors.append(_("Enter the code from your authenticator app, or your recovery code."))
-                return form_page("auth/second_step.html", form=form, pending=pending)
+                return _page(form, pending)
         except LoginExpired:
             logout_user()
             flash(_("Too many wrong codes: log in again."), "error")
             return redirect(url_for("auth.login"))
         except factors.WrongCode:
-            form.code.errors.append(_("This code is not right, or it was used already. Wait for the next one."))
-            return form_page("auth/second_step.html", form=form, pending=pending)
+            if form.passkey.data:
+                form.code.errors.append(_("The passkey could not be checked. Try again, or enter a code."))
+            else:
+                form.code.errors.append(_("This code is not right, or it was used already. Wait for the next one."))
+            return _page(form, pending)
         except WrongRecoveryCode:
             form.recovery_code.errors.append(_("This recovery code does not open your account."))
-            return form_page("auth/second_step.html", form=form, pending=pending)
+            return _page(form, pending)
         if pending:  # now that the login is whole, lapsed grants enter the ledger
             try:
                 platforms.record_expiries(db.session(), login)
@@ -49,4 +58,17 @@ def second_step() -> str | Response | tuple[str, int]:
         if new_code is not None:
             return recovery_code_page(new_code, current_user.email, first=False)
         return redirect(safe_next(request.args.get("next")))
-    return form_page("auth/second_step.html", form=form, pending=pending)
+    return _page(form, pending)
+
+
+def _page(form: SecondStepForm, pending: bool) -> tuple[str, int]:
+    """The second step, with a fresh passkey challenge when the person has passkeys."""
+    rp = relying_party()
+    options = factors.passkey_authentication(db.session(), current_user.login, rp, challenge()) if rp else None
+    return form_page(
+        "auth/second_step.html",
+        form=form,
+        pending=pending,
+        passkey_options=options,
+        has_code=factors.has_totp(db.session(), current_user.login),
+    )
