@@ -2,7 +2,8 @@
 
 A person with a second factor logs in in two steps: the password opens a *pending* login
 (consent.services.accounts), which opens nothing but the second step; a code from their
-authenticator app, or their recovery code as a single-use backup, completes it. Five wrong
+authenticator app (TOTP), their passkey (WebAuthn), or their recovery code as a
+single-use backup, completes it. Five wrong
 codes end the pending login: back to the password, whose guesses are counted apart.
 
 Sensitive changes (the password, the e-mail, the recovery code, the factors themselves,
