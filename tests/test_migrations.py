@@ -120,3 +120,32 @@ def test_upgrade_leaves_existing_ledgers_unsealed_until_their_owner_seals_them(d
     migrate.downgrade(engine, "508267f25efb")
     assert "manifest" not in {c["name"] for c in sa.inspect(engine).get_columns("ledger_heads")}
     engine.dispose()
+
+
+def test_upgrade_keeps_existing_logins_whole_and_adds_no_second_factor(database_url):
+    """Logins opened before second factors existed stay complete (not pending), with no
+    device description; nobody has a factor until they add one."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "3c1f0a9d2b7e")
+    user_id = uuid.uuid4()
+    with engine.begin() as conn:
+        _old_account(conn, user_id)
+        logins = sa.table(
+            "logins",
+            sa.column("lookup"),
+            sa.column("user_id", sa.Uuid()),
+            sa.column("wrapped_dek"),
+            sa.column("created_at", sa.DateTime()),
+            sa.column("last_seen_at", sa.DateTime()),
+        )
+        at = datetime(2026, 11, 1)
+        conn.execute(logins.insert().values(lookup=b"x" * 32, user_id=user_id, wrapped_dek=b"w", created_at=at, last_seen_at=at))
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT pending, factor_failures, factor_confirmed_at, device FROM logins")).one()
+        assert (bool(row[0]), row[1], row[2], row[3]) == (False, 0, None, None)
+        assert conn.execute(sa.text("SELECT count(*) FROM second_factors")).scalar() == 0
+    assert _differences(engine) == []
+    migrate.downgrade(engine, "3c1f0a9d2b7e")
+    assert "second_factors" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
