@@ -50,6 +50,8 @@ def test_a_stolen_password_alone_does_not_log_in(app, protected):
     thief = Auth(app.test_client())
     answer = thief.login()
     assert answer.status_code == 302 and "/login/second-step" in answer.headers["Location"]
+    step = thief.client.get("/login/second-step").get_data(as_text=True)
+    assert 'href="/dashboard"' not in step and "ledger-freshness" not in step  # nothing offered that would not open
     for path in ("/dashboard", "/platforms", "/ledger", "/settings", "/profile", "/ledger/export.json"):
         page = thief.client.get(path)
         assert page.status_code == 302 and "/login/second-step" in page.headers["Location"], path

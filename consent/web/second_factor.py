@@ -22,8 +22,8 @@ from consent.services import factors
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-#: What a pending login may reach: the second step, logging out, the stylesheet.
-_WHILE_PENDING = frozenset({"auth.second_step", "auth.logout", "static"})
+#: What a pending login may reach: the second step, logging out, the language, the stylesheet.
+_WHILE_PENDING = frozenset({"auth.second_step", "auth.logout", "static", "main.language"})
 #: What a person without the factor an instance requires may reach, besides those.
 _WHILE_UNPROTECTED = _WHILE_PENDING | {"account.security", "account.add_totp", "account.add_passkey", "main.language"}
 
