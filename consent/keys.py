@@ -183,13 +183,16 @@ def new_login_token() -> str:
 
 
 def login_lookup(token: str) -> bytes:
-    """What the database stores to find a login: a hash, from which the token cannot be had."""
-    return hashlib.sha256(b"consent/login-lookup/v1\x00" + token.encode("ascii")).digest()
+    """What the database stores to find a login: a hash, from which the token cannot be had.
+
+    Tokens are ASCII; UTF-8 (the same bytes for them) lets a forged non-ASCII one simply
+    find nothing instead of failing."""
+    return hashlib.sha256(b"consent/login-lookup/v1\x00" + token.encode("utf-8")).digest()
 
 
 def login_kek(token: str) -> bytes:
     """The key that wraps the data key inside a login's row; it exists only in the cookie."""
-    return _hkdf(token.encode("ascii"), salt=None, info=b"consent/login-kek/v1")
+    return _hkdf(token.encode("utf-8"), salt=None, info=b"consent/login-kek/v1")
 
 
 # --- account e-mail lookup ------------------------------------------------------------
@@ -285,4 +288,4 @@ class SigningKeyPair:
 
 def feed_kek(token: str) -> bytes:
     """The key a calendar feed's secret URL carries; it opens that feed and nothing else."""
-    return _hkdf(token.encode("ascii"), salt=None, info=b"consent/feed-kek/v1")
+    return _hkdf(token.encode("utf-8"), salt=None, info=b"consent/feed-kek/v1")

@@ -246,3 +246,8 @@ def test_the_sqlite_database_file_is_readable_by_its_owner_only(tmp_path):
             conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
         engine.dispose()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+@pytest.mark.parametrize("token", ["\u202egpj", "é" * 40, "x" * 2000])
+def test_a_calendar_link_with_a_token_the_app_never_made_is_not_found(client, token):
+    assert client.get(f"/calendar/{token}.ics").status_code == 404

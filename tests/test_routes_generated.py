@@ -1,0 +1,289 @@
+"""Tests generated from the URL map (issue 9): every route, including ones added later,
+is requested by another person, anonymously, without and with a wrong CSRF token, with
+hostile values in its arguments and fields, and its headers are checked. A route whose
+argument this file cannot fill fails the first test, so a new one cannot slip by.
+
+Each test builds one world (Ada with a platform, a use, a sent request with an answer
+file, a calendar link and a second factor; Grace beside her) and sweeps every route in
+it, so a failure names the route."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.routing import Rule
+
+from consent import db
+from consent.models import LedgerHead, RequestFile, SecondFactor
+from tests.conftest import Auth, count_rows
+from tests.test_factors import turn_on
+from tests.test_platforms import add_platform, add_use, use_ids
+from tests.test_requests import FRENCH_SHOP, post_letter
+
+#: Routes anyone may reach (the rest send a visitor to log in).
+PUBLIC = {
+    "main.index",
+    "main.calendar",  # a capability link: whoever holds it sees due dates, by design
+    "main.language",
+    "auth.login",
+    "auth.register",
+    "auth.finish_registration",
+    "auth.reset",
+    "static",
+    "platforms.suggest",
+}
+#: Arguments that name one of the person's things; another person gets 404 for them.
+OWNED = {"platform_id", "use_id", "request_id", "file_id", "factor_id"}
+_TOKEN = re.compile(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+class World:
+    """Ada's things, the values every route argument takes, and the two browsers."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.ada = Auth(app.test_client())
+        self.ada.register()
+        self.ada.post("/profile", {"full_name": "Ada Lovelace", "postal_address": "1 Street\nLondon", "country": "GB"})
+        self.platform_id = add_platform(self.ada, **FRENCH_SHOP)
+        add_use(self.ada, self.platform_id, "Marketing")
+        self.use_id = next(iter(use_ids(app, self.platform_id).values()))
+        sent = post_letter(self.ada, self.platform_id, step="sent", sent_on=date(2026, 11, 2).isoformat())
+        self.request_id = sent.headers["Location"].rsplit("/", 1)[1]
+        page = f"/requests/{self.request_id}"
+        token = self.token(self.ada, page)
+        self.ada.client.post(
+            f"{page}/update",
+            data={"csrf_token": token, "status": "answered", "note": "copy", "file": (io.BytesIO(b"data"), "c.txt")},
+            content_type="multipart/form-data",
+        )
+        calendar = self.ada.post("/settings", {"calendar-include_names": ""}, action="/settings/calendar", prefix="calendar")
+        self.calendar = re.search(r"/calendar/([\w-]+)\.ics", calendar.get_data(as_text=True)).group(1)
+        turn_on(self.ada)  # this login stays confirmed for ten minutes
+        with app.app_context():
+            s = db.session()
+            self.file_id = str(s.scalar(sa.select(RequestFile.id)))
+            self.factor_id = str(s.scalar(sa.select(SecondFactor.id)))
+        self.grace = Auth(app.test_client())
+        self.grace.register(email="grace@example.org")
+        self.anonymous = Auth(app.test_client())
+
+    def values(self) -> dict[str, str]:
+        return {
+            "platform_id": self.platform_id,
+            "use_id": self.use_id,
+            "request_id": self.request_id,
+            "file_id": self.file_id,
+            "factor_id": self.factor_id,
+            "index": "1",
+            "kind": "pdf",
+            "action": "withdraw",
+            "token": self.calendar,
+            "filename": "style.css",
+        }
+
+    def path(self, rule: Rule, **override: str) -> str:
+        values = {**self.values(), **override}
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule.rule)
+
+    @staticmethod
+    def token(who: Auth, page: str = "/") -> str:
+        html = who.client.get(page).get_data(as_text=True)
+        match = _TOKEN.search(html)
+        if match is None:  # a page without a form: the session's token from any page that has one
+            html = who.client.get("/settings" if page != "/settings" else "/").get_data(as_text=True)
+            match = _TOKEN.search(html) or _TOKEN.search(who.client.get("/login").get_data(as_text=True))
+        assert match, f"no CSRF token reachable from {page}"
+        return match.group(1) or match.group(2)
+
+    def snapshot(self) -> tuple[dict[str, int], list[tuple[int, bytes]]]:
+        with self.app.app_context(), db.engine().connect() as conn:
+            heads = [(size, bytes(root or b"")) for size, root in conn.execute(sa.select(LedgerHead.size, LedgerHead.frontier))]
+        rows = count_rows(self.app)
+        rows.pop("failed_attempts", None)  # wrong passwords are counted on purpose
+        rows.pop("logins", None)  # compared apart where it matters
+        return rows, sorted(heads)
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return World(app)
+
+
+def test_every_route_argument_has_a_value_here(app):
+    known = set(World(app).values())
+    for rule in _rules(app):
+        for argument in rule.arguments:
+            assert argument in known, (
+                f"{rule.rule} ({rule.endpoint}) takes <{argument}>, which tests/test_routes_generated.py cannot fill: "
+                "add a value for it to World.values (and to OWNED if it names a person's thing)"
+            )
+
+
+def test_another_person_gets_nothing_of_ada_s(world):
+    grace = world.grace
+    token = World.token(grace, "/settings")
+    before = world.snapshot()
+    checked = 0
+    for rule in _rules(world.app):
+        owned = set(rule.arguments) & OWNED
+        if not owned and rule.endpoint not in ("account.confirm_email",):
+            continue
+        path = world.path(rule)
+        for method in _methods(rule):
+            response = grace.client.open(path, method=method, data={"csrf_token": token})
+            response.close()
+            assert response.status_code in (400, 404), f"{method} {path} as another person: {response.status_code}"
+            assert "Ada" not in response.get_data(as_text=True), f"{method} {path} shows Ada's data"
+            checked += 1
+    assert checked >= 12
+    assert world.snapshot() == before
+    assert world.ada.client.get(f"/platforms/{world.platform_id}").status_code == 200  # still hers
+
+
+def test_a_visitor_is_sent_to_log_in_everywhere_else(world):
+    visitor = world.anonymous
+    token = World.token(visitor, "/login")
+    before = world.snapshot()
+    for rule in _rules(world.app):
+        if rule.endpoint in PUBLIC:
+            continue
+        path = world.path(rule)
+        for method in _methods(rule):
+            response = visitor.client.open(path, method=method, data={"csrf_token": token})
+            location = response.headers.get("Location", "")
+            assert response.status_code == 302 and location.startswith("/login"), (
+                f"{method} {path} anonymously: {response.status_code} {location}"
+            )
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize("token", [None, "wrong", "IjAwMDAi.AAAA.BBBB"])
+def test_every_state_change_needs_the_csrf_token(world, token):
+    before = world.snapshot()
+    for rule in _rules(world.app):
+        if "POST" not in _methods(rule):
+            continue
+        path = world.path(rule)
+        data = {} if token is None else {"csrf_token": token}
+        response = world.ada.client.post(path, data=data)
+        assert response.status_code == 400, f"POST {path} with CSRF token {token!r}: {response.status_code}"
+    assert world.snapshot() == before
+    assert world.ada.client.get("/dashboard").status_code == 200  # nothing logged her out
+
+
+HOSTILE = [
+    "",
+    "\u202egpj.exe",
+    "\u2066x\u2069",
+    "line\r\nSet-Cookie: x=1",
+    "x" * 10240,
+    str(2**31),
+    str(2**64),
+    str(10**100),
+    "-1",
+    "0000-00-00",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "é" * 300,
+]
+#: Values for a route's own arguments (ids, indexes, kinds).
+HOSTILE_ARGUMENTS = ["0", str(2**31), str(2**64), "z" * 36, "-" * 36, "%0d%0a", "%E2%80%AE", "x" * 2000]
+
+
+def _field_names(app: Flask) -> set[str]:
+    """Every field name the app's forms use, with and without their prefixes."""
+    names: set[str] = set()
+    with app.test_request_context():
+        from flask_wtf import FlaskForm
+
+        for form_class in _subclasses(FlaskForm):
+            if not form_class.__module__.startswith("consent."):
+                continue
+            for prefix in ("", "password-", "recovery-", "delete-", "calendar-", "email-", "totp-", "passkey-", "remove-"):
+                try:
+                    form = form_class(prefix=prefix.rstrip("-"), meta={"csrf": False})
+                except TypeError:
+                    continue
+                names.update(field.name for field in form)
+    return names
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_hostile_values_never_give_a_server_error_nor_a_partial_write(world):
+    app = world.app
+    ada = world.ada
+    fields = sorted(_field_names(app))
+    assert {"name", "email", "purpose", "note", "full_name"} <= set(fields)
+    token = World.token(ada, "/settings")
+    tried = 0
+    for rule in _rules(app):
+        if rule.endpoint in ("auth.logout", "account.delete_account", "account.end_other_logins", "static"):
+            continue  # they end the session under test; their refusals are covered by their own tests
+        paths = [world.path(rule)] + [world.path(rule, **dict.fromkeys(rule.arguments, bad)) for bad in HOSTILE_ARGUMENTS if rule.arguments]
+        for path in paths:
+            for method in _methods(rule):
+                for value in HOSTILE[:: 1 if method == "POST" else 3]:
+                    before = world.snapshot()
+                    data: dict[str, Any] = {name: value for name in fields}
+                    data["csrf_token"] = token
+                    query = {"next": value, "q": value, "on": value, "kind": value, "parent": value, "back_to": value}
+                    response = ada.client.open(path, method=method, data=data if method == "POST" else None, query_string=query)
+                    response.close()  # a streamed download holds its spool file until closed
+                    tried += 1
+                    assert response.status_code < 500, f"{method} {path} with {value[:40]!r}: {response.status_code}"
+                    location = response.headers.get("Location", "")
+                    assert "\r" not in location and "\n" not in location and "Set-Cookie" not in location
+                    if response.status_code >= 400:
+                        assert world.snapshot() == before, f"{method} {path} with {value[:40]!r} refused, yet wrote"
+    print(f"\n{tried} hostile requests over {len(_rules(app))} routes")
+    final = ada.client.get("/ledger")
+    assert final.status_code == 200, (final.status_code, final.headers.get("Location"), final.get_data(as_text=True)[:300])  # the ledger still checks out
+
+
+def test_every_page_and_download_has_the_security_headers(world):
+    ada = world.ada
+    for rule in _rules(world.app):
+        if "GET" not in _methods(rule):
+            continue
+        path = world.path(rule)
+        response = ada.client.get(path)
+        response.close()
+        headers = response.headers
+        assert "default-src 'self'" in headers.get("Content-Security-Policy", ""), path
+        assert headers.get("X-Content-Type-Options") == "nosniff", path
+        assert headers.get("X-Frame-Options") == "DENY", path
+        if rule.endpoint != "static":
+            assert headers.get("Cache-Control") == "no-store", f"{path}: {headers.get('Cache-Control')}"
+        assert "ada@example.org" not in headers.get("Location", ""), path
+    downloads = [
+        f"/requests/{world.request_id}/files/{world.file_id}",
+        f"/requests/{world.request_id}/letter.pdf",
+        "/ledger/export.json",
+        "/ledger/key-card.pdf",
+    ]
+    for path in downloads:
+        response = ada.client.get(path)
+        response.close()
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", path
