@@ -268,3 +268,13 @@ def test_a_forged_passkey_answer_adds_nothing_and_logs_nobody_in(app, protected,
     thief.login()
     answered = second_step(thief, passkey=response)
     assert answered.status_code == 400 and thief.client.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize("secret", ["", "SHORT", "a" * 40, "Z" * 65])
+def test_an_altered_secret_is_refused_and_the_page_offers_a_fresh_one(app, auth, secret):
+    auth.register()
+    data = {"totp-secret": secret, "totp-code": "123456", "totp-current": PASSWORD}
+    response = auth.post("/settings/security", data, action="/settings/security/totp", prefix="totp")
+    assert response.status_code == 400
+    assert _SECRET.search(response.get_data(as_text=True)).group(1) != secret
+    assert count_rows(app)["second_factors"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import segno
@@ -14,7 +15,7 @@ from consent import db
 from consent.errors import WrongPassword
 from consent.services import accounts, factors
 from consent.web.account import bp
-from consent.web.account.forms import AddPasskeyForm, AddTotpForm, EndLoginForm, RemoveFactorForm
+from consent.web.account.forms import TOTP_SECRET, AddPasskeyForm, AddTotpForm, EndLoginForm, RemoveFactorForm
 from consent.web.logins import account_settings
 from consent.web.second_factor import challenge, fresh_factor_required, relying_party, take_challenge
 
@@ -24,7 +25,9 @@ _ISSUER = "Consent manager"
 def _security_page(
     add_form: AddTotpForm | None = None, passkey_form: AddPasskeyForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    form = add_form or AddTotpForm(prefix="totp", data={"secret": factors.new_totp_secret()})
+    form = add_form or AddTotpForm(prefix="totp")
+    if not re.fullmatch(TOTP_SECRET, form.secret.data or ""):  # new, or sent back altered: a fresh one
+        form.secret.data = factors.new_totp_secret()
     uri = factors.totp_uri(form.secret.data or "", current_user.email, _ISSUER)
     qr = segno.make_qr(uri, error="m").svg_inline(scale=4, omitsize=True, title=_("QR code for your app"))
     rp = relying_party()
