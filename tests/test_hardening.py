@@ -251,3 +251,48 @@ def test_the_sqlite_database_file_is_readable_by_its_owner_only(tmp_path):
 @pytest.mark.parametrize("token", ["\u202egpj", "é" * 40, "x" * 2000])
 def test_a_calendar_link_with_a_token_the_app_never_made_is_not_found(client, token):
     assert client.get(f"/calendar/{token}.ics").status_code == 404
+
+
+_INVISIBLE_MESSAGE = "Remove the invisible control characters from this text."
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u202a", "\x07", "\x1b", "\x85", "\x9b"])
+@pytest.mark.parametrize(
+    ("path", "field", "extra"),
+    [
+        ("/profile", "full_name", {}),
+        ("/profile", "postal_address", {}),
+        ("/platforms/new", "name", {"website": "https://shop.example"}),
+        ("/platforms/new", "identifiers-0-value", {"name": "Shop", "identifiers-0-kind": "customer number"}),
+    ],
+)
+def test_invisible_control_characters_are_refused_with_a_message_and_change_nothing(person, app, path, field, extra, character):
+    before = count_rows(app)
+    response = person.post(path, {**extra, field: f"moc.{character}live"})
+    assert response.status_code == 400
+    assert _INVISIBLE_MESSAGE in response.get_data(as_text=True)
+    assert count_rows(app) == before
+
+
+def test_line_breaks_are_kept_where_several_lines_are_asked_and_refused_in_one_line(person, app):
+    assert person.post("/profile", {"full_name": "Ada", "postal_address": "1 Street\r\n\tLondon"}).status_code == 302
+    refused = person.post("/profile", {"full_name": "Ada\r\nLovelace"})
+    assert refused.status_code == 400 and _INVISIBLE_MESSAGE in refused.get_data(as_text=True)
+
+
+def test_right_to_left_text_itself_is_welcome(person):
+    assert person.post("/profile", {"full_name": "دانا الحسيني", "postal_address": "שדרות רוטשילד 1"}).status_code == 302
+
+
+def test_every_form_of_the_app_carries_the_visible_text_rule(app):
+    from flask_wtf import FlaskForm
+    from wtforms import Form
+
+    from consent.web.forms import ConsentForm, ConsentSubform
+    from tests.test_routes_generated import _subclasses
+
+    ours = [c for c in _subclasses(Form) if c.__module__.startswith("consent.") and c not in (ConsentForm, ConsentSubform)]
+    assert len(ours) > 20
+    strays = [c.__name__ for c in ours if not issubclass(c, (ConsentForm, ConsentSubform))]
+    assert strays == [], f"forms that skip consent.web.forms.ConsentForm: {strays}"
+    assert FlaskForm not in ours

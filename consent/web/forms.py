@@ -7,11 +7,57 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, PasswordField
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, PasswordField, StringField, TextAreaField
+from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from consent.errors import WeakPassword
 from consent.passwords import MAX_LENGTH, MIN_LENGTH
+
+#: Characters no name, address, identifier or note needs, and that can make text show
+#: other than it is: C0 and C1 controls, and the bidi embeddings, overrides and isolates
+#: ("moc.live" shown reversed by U+202E). Tab and line breaks stay allowed in text areas.
+_INVISIBLE = frozenset(
+    [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def visible_text(_form: Any, field: Field) -> None:
+    """Refuses invisible control characters (and line breaks where one line is asked)."""
+    refused = _INVISIBLE if isinstance(field, TextAreaField) else _INVISIBLE | _LINE_BREAKS
+    if isinstance(field.data, str) and not refused.isdisjoint(field.data):
+        raise ValidationError(_("Remove the invisible control characters from this text."))
+
+
+class _VisibleText:
+    """Form metadata that gives every text field the visible_text rule."""
+
+    def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+        field = super().bind_field(form, unbound_field, options)  # type: ignore[misc]
+        if isinstance(field, StringField) and not isinstance(field, PasswordField):
+            field.validators = [*field.validators, visible_text]
+        return field
+
+
+class ConsentForm(FlaskForm):
+    """The app's forms: every text field refuses invisible control characters, so no rule
+    depends on someone remembering it on each new field. Passwords are exempt: they are
+    never shown, and a person's password is theirs to choose."""
+
+    class Meta(_VisibleText, FlaskForm.Meta):
+        pass
+
+
+class ConsentSubform(Form):
+    """A form inside a form (FormField), under the same rule; its parent carries the CSRF token."""
+
+    class Meta(_VisibleText, DefaultMeta):
+        pass
 
 
 def new_password_fields(label: str | None = None) -> tuple[PasswordField, PasswordField]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from consent.directory import authorities
-from consent.web.forms import new_password_fields, plausible_date
+from consent.web.forms import ConsentForm, new_password_fields, plausible_date
 
 _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
 
@@ -33,7 +32,7 @@ def country_choices() -> list[SelectChoice]:
     return [SelectChoice("", "—"), *countries]
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(ConsentForm):
     full_name = StringField(_l("Full name"), validators=[Length(max=200)], render_kw={"autocomplete": "name"})
     postal_address = TextAreaField(
         _l("Postal address"), validators=[Length(max=500)], render_kw={"autocomplete": "street-address", "rows": 4}
@@ -82,20 +81,20 @@ class ProfileForm(FlaskForm):
             raise ValidationError(_("Choose an authority of your country of residence."))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ConsentForm):
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
     password, confirm = new_password_fields(_l("New password"))
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(ConsentForm):
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(ConsentForm):
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
@@ -105,7 +104,7 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(ConsentForm):
     language = SelectField(
         _l("Language"),
         choices=[SelectChoice("", _l("As my browser")), SelectChoice("en", "English"), SelectChoice("fr", "Français")],
@@ -113,12 +112,12 @@ class LanguageForm(FlaskForm):
     )
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(ConsentForm):
     include_names = BooleanField(_l("Show the platforms' names in my calendar"))
     revoke = BooleanField()
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(ConsentForm):
     email = EmailField(
         _l("New e-mail address"),
         validators=[
@@ -137,7 +136,7 @@ class EmailChangeForm(FlaskForm):
 TOTP_SECRET = r"^[A-Z2-7]{26,64}$"  # noqa: S105 (a pattern, not a secret)
 
 
-class AddTotpForm(FlaskForm):
+class AddTotpForm(ConsentForm):
     secret = HiddenField(validators=[DataRequired(), Regexp(TOTP_SECRET)])
     name = StringField(_l("Name"), default="", validators=[Length(max=60)], description=_l("For instance: phone"))
     code = StringField(
@@ -150,17 +149,17 @@ class AddTotpForm(FlaskForm):
     )
 
 
-class RemoveFactorForm(FlaskForm):
+class RemoveFactorForm(ConsentForm):
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
 
 
-class EndLoginForm(FlaskForm):
+class EndLoginForm(ConsentForm):
     login = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
 
 
-class AddPasskeyForm(FlaskForm):
+class AddPasskeyForm(ConsentForm):
     response = HiddenField(validators=[DataRequired(_l("Your browser did not make a passkey.")), Length(max=20000)])
     name = StringField(_l("Name"), default="", validators=[Length(max=60)], description=_l("For instance: laptop"))
     current = PasswordField(

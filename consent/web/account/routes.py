@@ -53,7 +53,7 @@ def profile() -> Response | tuple[str, int]:
 
 
 def _settings_page(**forms: object) -> tuple[str, int]:
-    context = {
+    context: dict[str, object] = {
         "password_form": ChangePasswordForm(prefix="password"),
         "recovery_form": RecoveryCodeForm(prefix="recovery"),
         "delete_form": DeleteAccountForm(prefix="delete"),

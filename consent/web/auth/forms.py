@@ -1,9 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from consent.web.forms import new_password_fields
+from consent.web.forms import ConsentForm, new_password_fields
 
 _EMAIL = [
     DataRequired(_l("Enter your e-mail address.")),
@@ -12,24 +11,24 @@ _EMAIL = [
 ]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(ConsentForm):
     email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "email"})
     password, confirm = new_password_fields()
 
 
-class AddressForm(FlaskForm):
+class AddressForm(ConsentForm):
     """Registration's first step when the instance sends mail: the address alone."""
 
     email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "email"})
 
 
-class ChoosePasswordForm(FlaskForm):
+class ChoosePasswordForm(ConsentForm):
     """Registration's last step, from the link: the password."""
 
     password, confirm = new_password_fields()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ConsentForm):
     email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "username"})
     password = PasswordField(
         _l("Password"),
@@ -38,7 +37,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class ResetForm(FlaskForm):
+class ResetForm(ConsentForm):
     email = EmailField(_l("E-mail"), validators=_EMAIL, render_kw={"autocomplete": "username"})
     recovery_code = StringField(
         _l("Recovery code"),
@@ -48,7 +47,7 @@ class ResetForm(FlaskForm):
     password, confirm = new_password_fields(_l("New password"))
 
 
-class SecondStepForm(FlaskForm):
+class SecondStepForm(ConsentForm):
     passkey = HiddenField(validators=[Length(max=20000)])
     code = StringField(
         _l("Code from your authenticator app"),

@@ -9,7 +9,6 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import DateField
@@ -21,13 +20,13 @@ from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms, witnessing
 from consent.web.errors import describe_alarm
-from consent.web.forms import plausible_date
+from consent.web.forms import ConsentForm, plausible_date
 from consent.web.ledger import bp
 from consent.web.ledger.views import describe, timeline_for
 from consent.web.pages import form_page
 
 
-class AsOfForm(FlaskForm):
+class AsOfForm(ConsentForm):
     """ "What stood on this date": a question, asked by GET, so no CSRF token."""
 
     class Meta:
@@ -36,7 +35,7 @@ class AsOfForm(FlaskForm):
     date = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date.")), plausible_date])
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(ConsentForm):
     pass
 
 

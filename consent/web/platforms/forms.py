@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectChoice,
@@ -22,7 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent import vocabulary
 from consent.web.account.forms import country_choices
-from consent.web.forms import plausible_date
+from consent.web.forms import ConsentForm, ConsentSubform, plausible_date
 
 
 class CheckboxesField(SelectMultipleField):
@@ -32,20 +30,20 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class IdentifierForm(Form):
+class IdentifierForm(ConsentSubform):
     kind = StringField(
         _l("Kind of identifier"), validators=[Length(max=80)], render_kw={"placeholder": _l("e.g. customer number")}
     )
     value = StringField(_l("Identifier"), validators=[Length(max=300)])
 
 
-def _web_address(_form: FlaskForm, field: URLField) -> None:
+def _web_address(_form: ConsentForm, field: URLField) -> None:
     """Only http and https: another scheme (javascript:, data:) has no place in a link."""
     if field.data and not field.data.lower().startswith(("https://", "http://")):
         raise ValidationError(_("Enter a web address starting with https://."))
 
 
-class PlatformForm(FlaskForm):
+class PlatformForm(ConsentForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the platform's name.")), Length(max=200)])
     website = URLField(
         _l("Website"),
@@ -88,7 +86,7 @@ def _purpose_choices() -> list[SelectChoice]:
     return [*choices, SelectChoice(vocabulary.CUSTOM, _("Another purpose (describe it below)"))]
 
 
-class UseForm(FlaskForm):
+class UseForm(ConsentForm):
     purpose = SelectField(_l("Purpose"), validate_choice=True)
     custom = StringField(_l("Other purpose"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description (optional)"), validators=[Length(max=1000)], render_kw={"rows": 2})
@@ -113,12 +111,12 @@ class UseForm(FlaskForm):
             raise ValidationError(_("Describe the purpose."))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(ConsentForm):
     """A decision on an existing use; the action is in the URL."""
 
     expires = DateField(_l("Valid until (optional)"), validators=[Optional(), plausible_date])
     decided_on = DateField(_l("When did you decide?"), validators=[Optional(), plausible_date])
 
 
-class ArchiveForm(FlaskForm):
+class ArchiveForm(ConsentForm):
     pass

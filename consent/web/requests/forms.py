@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
 from consent.letters import KINDS
 from consent.web.decisions import letter_label
-from consent.web.forms import plausible_date
+from consent.web.forms import ConsentForm, plausible_date
 from consent.web.platforms.forms import CheckboxesField
 
 #: An id as the app writes it (a lowercase hyphenated UUID), nothing that merely looks like one.
@@ -16,7 +15,7 @@ UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _UUID = Regexp(UUID_TEXT)
 
 
-class LetterForm(FlaskForm):
+class LetterForm(ConsentForm):
     kind = SelectField(_l("Kind of letter"), validate_choice=True)
     language = SelectField(
         _l("Language of the letter"),
@@ -44,12 +43,12 @@ class LetterForm(FlaskForm):
         ]
 
 
-class SentForm(FlaskForm):
+class SentForm(ConsentForm):
     sent_on = DateField(_l("Sent on"), validators=[Optional(), plausible_date])
     delivered_on = DateField(_l("Delivered on (from the postal receipt, if you have it)"), validators=[Optional(), plausible_date])
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(ConsentForm):
     status = SelectField(_l("What happened"), validate_choice=True)
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=5000)], render_kw={"rows": 3})
     file = FileField(_l("Their answer, as a file (optional)"))
@@ -67,7 +66,7 @@ class UpdateForm(FlaskForm):
         ]
 
 
-class SeveralForm(FlaskForm):
+class SeveralForm(ConsentForm):
     kind = SelectField(_l("Kind of letter"), validate_choice=True)
     language = SelectField(
         _l("Language"),
