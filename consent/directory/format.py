@@ -7,6 +7,7 @@ the import report can show next to the file it comes from.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -208,3 +209,73 @@ def _check_contact(record: dict[str, Any]) -> None:
         raise RecordError(
             f"suggested-transport-medium: expected one of {', '.join(sorted(MEDIA))}, got {record['suggested-transport-medium']!r}"
         )
+
+
+#: How deep a record's JSON may nest (the real ones nest four levels at most).
+MAX_DEPTH = 32
+#: Numbers a database's JSON keeps exactly (JavaScript's safe integers).
+_MAX_NUMBER = 2**53
+
+
+def parse(text: str) -> Any:
+    """A record file's JSON, or RecordError: no NaN or Infinity (PostgreSQL's JSON has
+    none), nothing nested deeper than MAX_DEPTH, no NUL or lone surrogate in a string (no
+    database stores them), no number beyond 2^53."""
+
+    def refuse_constant(name: str) -> Any:
+        raise RecordError(f"{name} is not a JSON number")
+
+    if _nesting(text) > MAX_DEPTH:
+        raise RecordError(f"nested deeper than {MAX_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_constant=refuse_constant)
+    except RecordError:
+        raise
+    except ValueError as e:
+        raise RecordError(f"not valid JSON: {e}") from None
+    _check_plain(value)
+    return value
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets nest, outside strings: measured before parsing, so that 100,000
+    levels cost a scan and not the parser's recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_plain(value: Any) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item or any("\ud800" <= ch <= "\udfff" for ch in item):
+                raise RecordError("a string holds a NUL character or a lone surrogate")
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int | float) and not abs(item) <= _MAX_NUMBER:
+            raise RecordError(f"a number beyond 2^53: {str(item)[:30]}")

@@ -53,12 +53,50 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+#: The largest record file read (the largest real one is a few kB; packs some tens).
+MAX_FILE_BYTES = 1024 * 1024
+#: What a rule may raise on a record of an unexpected shape (a list where a string goes...).
+_MALFORMED = (fmt.RecordError, TypeError, AttributeError, KeyError, ValueError)
+
+
+#: What _read gives for a file it rejected (None is a JSON value, "null").
+UNREADABLE: Any = object()
+
+
 def _read(path: Path, folder: Path, report: ImportReport) -> Any:
+    """The file's JSON, or UNREADABLE with the reason in the report: nothing in one file
+    can stop the import of the others."""
+    name = str(path.relative_to(folder))
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        report.rejected.append((str(path.relative_to(folder)), f"not valid JSON: {e}"))
+        if path.is_symlink() or not path.is_file():
+            raise fmt.RecordError("not a regular file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise fmt.RecordError(f"larger than {MAX_FILE_BYTES} bytes")
+        return fmt.parse(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        report.rejected.append((name, "not UTF-8 text"))
+    except OSError as e:
+        report.rejected.append((name, f"cannot be read: {e.strerror or type(e).__name__}"))
+    except fmt.RecordError as e:
+        report.rejected.append((name, str(e)))
+    return UNREADABLE
+
+
+def _checked(check: Callable[[Any, str], Any], record: Any, name: str, stem: str, report: ImportReport) -> Any:
+    """``check(record, stem)``, or None with the reason in the report (a rule's result is
+    never None)."""
+    if len(stem) > 200:
+        report.rejected.append((name, "a name longer than 200 characters"))
         return None
+    try:
+        checked = check(record, stem)
+    except _MALFORMED as e:
+        report.rejected.append((name, str(e) if isinstance(e, fmt.RecordError) else f"unexpected shape ({type(e).__name__})"))
+        return None
+    if isinstance(checked, dict) and len(str(checked.get("name", ""))) > 500:
+        report.rejected.append((name, "a name longer than 500 characters"))
+        return None
+    return checked
 
 
 def import_directory(
@@ -81,25 +119,41 @@ def import_directory(
     with transaction(s):
         known = dict(s.execute(sa.select(DirectoryController.slug, DirectoryController.digest)).all())
         for path in companies:
-            _import_one(s, path, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now)
+            _alone(s, folder, path, report, lambda p: _import_one(
+                s, p, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now
+            ))
             if progress:
                 progress(1)
         known_auth = dict(s.execute(sa.select(DirectoryAuthority.slug, DirectoryAuthority.digest)).all())
         for path in authorities:
-            _import_one(
-                s, path, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
-            )
+            _alone(s, folder, path, report, lambda p: _import_one(
+                s, p, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
+            ))
             if progress:
                 progress(1)
         for path in obsolete:
-            _import_obsolete(s, path, folder, report)
+            _alone(s, folder, path, report, lambda p: _import_obsolete(s, p, folder, report))
             if progress:
                 progress(1)
         for path in packs:
-            _import_packs(s, path, folder, report)
+            _alone(s, folder, path, report, lambda p: _import_packs(s, p, folder, report))
             if progress:
                 progress(1)
     return report
+
+
+def _alone(s: Session, folder: Path, path: Path, report: ImportReport, step: Callable[[Path], None]) -> None:
+    """One file's import inside a savepoint: what the database refuses of it (a value too
+    long for a column, say) rejects that file, and the others go on."""
+    savepoint = s.begin_nested()
+    try:
+        step(path)
+        s.flush()
+    except sa.exc.DBAPIError as e:
+        savepoint.rollback()
+        report.rejected.append((str(path.relative_to(folder)), f"refused by the database ({type(e.orig).__name__})"))
+        return
+    savepoint.commit()
 
 
 def _import_one(
@@ -114,12 +168,10 @@ def _import_one(
     now: datetime,
 ) -> None:
     record = _read(path, folder, report)
-    if record is None:
+    if record is UNREADABLE:
         return
-    try:
-        record = check(record, path.stem)
-    except fmt.RecordError as e:
-        report.rejected.append((str(path.relative_to(folder)), str(e)))
+    record = _checked(check, record, str(path.relative_to(folder)), path.stem, report)
+    if record is None:
         return
     digest = _digest(record)
     if known.get(path.stem) == digest:
@@ -130,21 +182,22 @@ def _import_one(
         values["search_text"] = search_text(record)
     if path.stem in known:
         s.execute(sa.update(model).where(model.slug == path.stem).values(**values))
-        counts.updated += 1
     else:
         s.add(model(slug=path.stem, **values))
+    s.flush()  # what the database refuses, it refuses here, before the file is counted in
+    if path.stem in known:
+        counts.updated += 1
+    else:
         counts.added += 1
     known[path.stem] = digest
 
 
 def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
     record = _read(path, folder, report)
-    if record is None:
+    if record is UNREADABLE:
         return
-    try:
-        record = fmt.check_obsolete(record, path.stem)
-    except fmt.RecordError as e:
-        report.rejected.append((str(path.relative_to(folder)), str(e)))
+    record = _checked(fmt.check_obsolete, record, str(path.relative_to(folder)), path.stem, report)
+    if record is None:
         return
     digest = _digest(record)
     row = s.get(DirectoryRedirect, path.stem)
@@ -171,12 +224,10 @@ def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport)
 
 def _import_packs(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
     value = _read(path, folder, report)
-    if value is None:
+    if value is UNREADABLE:
         return
-    try:
-        packs = fmt.check_packs(value)
-    except fmt.RecordError as e:
-        report.rejected.append((str(path.relative_to(folder)), str(e)))
+    packs = _checked(lambda v, _stem: fmt.check_packs(v), value, str(path.relative_to(folder)), path.stem, report)
+    if packs is None:
         return
     for pack in packs:
         key = f"{path.stem}/{pack['slug']}"
