@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test translations clean
+.PHONY: run test crash-test translations clean
 
 run: $(BIN)/.installed-run instance/config.toml
 	$(BIN)/consent db upgrade
@@ -45,6 +45,12 @@ chromium:
 	    echo "Chromium is missing: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)"; exit 1; \
 	  fi; \
 	fi
+
+# The long crash run (docs/operations.md): 200 SIGKILLs on SQLite, then on PostgreSQL.
+# Not part of `make test` (it takes minutes); the short run is tests/test_crash.py.
+crash-test: $(BIN)/.installed-test
+	$(BIN)/python -m tests.crash --kills 200 --database sqlite
+	$(BIN)/python -m tests.crash --kills 200 --database "$${CONSENT_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 
 # Catalogue workflow: extract every string, merge into each language, compile.
 translations: $(BIN)/.installed-run
