@@ -278,3 +278,30 @@ def test_an_altered_secret_is_refused_and_the_page_offers_a_fresh_one(app, auth,
     assert response.status_code == 400
     assert _SECRET.search(response.get_data(as_text=True)).group(1) != secret
     assert count_rows(app)["second_factors"] == 0
+
+
+def test_a_factor_row_written_by_an_operator_is_neither_shown_nor_accepted(app, protected):
+    """The operator cannot seal a secret under Ada's key: a row they write does not open,
+    and it breaks nothing (the recovery code still gets Ada in)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from consent.models import SecondFactor
+    from tests.test_integrity import operator
+
+    ada, secret = protected
+    forged_secret = pyotp.random_base32()
+    operator(
+        app,
+        sa.insert(SecondFactor).values(
+            id=uuid.uuid4(), user_id=sa.select(SecondFactor.user_id).scalar_subquery(), kind="totp",
+            name=b"\x01" + b"n" * 40, secret=b"\x01" + b"s" * 60, created_at=datetime.now(UTC),
+        ),
+    )
+    ada.login()
+    refused = second_step(ada, code=pyotp.TOTP(forged_secret).now())
+    assert refused.status_code == 400
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    page = ada.client.get("/settings/security").get_data(as_text=True)
+    assert page.count("authenticator app ·") == 1  # Ada's own, not the forged one

@@ -101,7 +101,16 @@ def list_factors(s: Session, login: ActiveLogin) -> list[Factor]:
     rows = s.scalars(
         sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id).order_by(SecondFactor.created_at)
     )
-    return [Factor(str(r.id), r.kind, vault.read(r, "name") or "", r.created_at) for r in rows]
+    return [Factor(str(r.id), r.kind, name, r.created_at) for r in rows if (name := _open(vault, r, "name")) is not None]
+
+
+def _open(vault: Vault, row: SecondFactor, field: str) -> str | None:
+    """A factor's sealed value, or None for a row the person's key does not open (one an
+    operator wrote): it is neither shown nor accepted, and breaks nothing."""
+    try:
+        return vault.read(row, field)
+    except DecryptionError:
+        return None
 
 
 def _step_of(secret: str, code: str, now: datetime) -> int | None:
@@ -159,7 +168,10 @@ def confirm(s: Session, login: ActiveLogin, code: str, *, now: datetime | None =
         for factor in s.scalars(
             sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
         ):
-            stored = json.loads(vault.read(factor, "secret") or "{}")
+            opened = _open(vault, factor, "secret")
+            if opened is None:
+                continue
+            stored = json.loads(opened)
             step = _step_of(stored["secret"], code, now)
             if step is not None and step > stored["last_step"]:  # a code works once
                 vault.write(factor, "secret", json.dumps({**stored, "last_step": step}))
@@ -286,7 +298,7 @@ def _passkeys(s: Session, login: ActiveLogin) -> list[tuple[SecondFactor, dict[s
     rows = s.scalars(
         sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "passkey")
     )
-    return [(row, json.loads(vault.read(row, "secret") or "{}")) for row in rows]
+    return [(row, json.loads(opened)) for row in rows if (opened := _open(vault, row, "secret")) is not None]
 
 
 def passkey_registration(s: Session, login: ActiveLogin, rp: RelyingParty, account: str, challenge: bytes) -> str:
