@@ -132,7 +132,7 @@ def _common(record: Any, slug: str) -> dict[str, Any]:
         raise RecordError(f"expected a JSON object, got {type(record).__name__}")
     _string(record, "slug", SLUG, "a slug of a-z, 0-9 and -")
     if "slug" in record and record["slug"] != slug:
-        raise RecordError(f"slug: expected {slug!r} (the file's name), got {record['slug']!r}")
+        raise RecordError(f"slug: expected {slug[:60]!r} (the file's name), got {record['slug'][:60]!r}")
     _string(record, "name", _NAME, "a name without leading or trailing space")
     return record
 
@@ -194,6 +194,10 @@ def check_packs(value: Any) -> list[dict[str, Any]]:
         if pack["type"] not in ("add-all", "choose"):
             raise RecordError(f"type: expected add-all or choose, got {pack['type']!r}")
         _list_of(pack, "companies")
+    slugs = [pack["slug"] for pack in value]
+    for slug in slugs:
+        if slugs.count(slug) > 1:
+            raise RecordError(f"slug: {slug[:60]!r} names two packs")
     return value
 
 

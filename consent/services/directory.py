@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,8 +56,14 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-#: The largest record file read (the largest real one is a few kB; packs some tens).
+#: The largest record file read (the largest real one is 7.5 kB), so that one file's
+#: parse stays within a few tens of MB whatever it holds.
 MAX_FILE_BYTES = 1024 * 1024
+#: The longest slug, or pack key ("file/slug"), the columns hold; the longest name.
+MAX_SLUG = 200
+MAX_NAME = 500
+#: A rejection's reason is cut here: it quotes the record, and the record is the attacker's.
+MAX_REASON = 200
 #: What a rule may raise on a record of an unexpected shape (a list where a string goes...).
 _MALFORMED = (fmt.RecordError, TypeError, AttributeError, KeyError, ValueError)
 
@@ -63,38 +72,87 @@ _MALFORMED = (fmt.RecordError, TypeError, AttributeError, KeyError, ValueError)
 UNREADABLE: Any = object()
 
 
+def _shown(path: Path, folder: Path) -> str:
+    """The file's name as the report shows it: bytes that are no UTF-8 as \\xNN, control
+    characters escaped, so that a name cannot break or forge a line of the report."""
+    name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)
+
+
+def _reject(report: ImportReport, path: Path, folder: Path, reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 3] + "..."
+    report.rejected.append((_shown(path, folder), reason))
+
+
 def _read(path: Path, folder: Path, report: ImportReport) -> Any:
     """The file's JSON, or UNREADABLE with the reason in the report: nothing in one file
     can stop the import of the others."""
-    name = str(path.relative_to(folder))
     try:
-        if path.is_symlink() or not path.is_file():
-            raise fmt.RecordError("not a regular file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise fmt.RecordError(f"larger than {MAX_FILE_BYTES} bytes")
-        return fmt.parse(path.read_text(encoding="utf-8"))
+        return fmt.parse(_text(path, folder))
     except UnicodeDecodeError:
-        report.rejected.append((name, "not UTF-8 text"))
+        _reject(report, path, folder, "not UTF-8 text")
     except OSError as e:
-        report.rejected.append((name, f"cannot be read: {e.strerror or type(e).__name__}"))
+        _reject(report, path, folder, f"cannot be read: {e.strerror or type(e).__name__}")
     except fmt.RecordError as e:
-        report.rejected.append((name, str(e)))
+        _reject(report, path, folder, str(e))
     return UNREADABLE
 
 
-def _checked(check: Callable[[Any, str], Any], record: Any, name: str, stem: str, report: ImportReport) -> Any:
+def _text(path: Path, folder: Path) -> str:
+    # The stem becomes a key in the database, and the name a line of the report.
+    name = str(path.relative_to(folder))
+    if _has_surrogate(name):
+        raise fmt.RecordError("a file name that is not UTF-8")
+    if not name.isprintable():
+        raise fmt.RecordError("a file name with control characters")
+    if path.is_symlink():
+        raise fmt.RecordError("a symbolic link")
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise fmt.RecordError("outside the import folder")  # a subfolder linked elsewhere
+    # No following a link, and no waiting on a FIFO: the checks happen on what was opened.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise fmt.RecordError("not a regular file")
+        data = b""
+        while len(data) <= MAX_FILE_BYTES:  # the size stat gives may change while reading
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise fmt.RecordError(f"larger than {MAX_FILE_BYTES} bytes")
+    return data.decode("utf-8")
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _checked(check: Callable[[Any, str], Any], record: Any, path: Path, folder: Path, report: ImportReport) -> Any:
     """``check(record, stem)``, or None with the reason in the report (a rule's result is
     never None)."""
-    if len(stem) > 200:
-        report.rejected.append((name, "a name longer than 200 characters"))
+    if len(path.stem) > MAX_SLUG:
+        _reject(report, path, folder, f"a name longer than {MAX_SLUG} characters")
         return None
     try:
-        checked = check(record, stem)
+        checked = check(record, path.stem)
     except _MALFORMED as e:
-        report.rejected.append((name, str(e) if isinstance(e, fmt.RecordError) else f"unexpected shape ({type(e).__name__})"))
+        _reject(
+            report, path, folder, str(e) if isinstance(e, fmt.RecordError) else f"unexpected shape ({type(e).__name__})"
+        )
         return None
-    if isinstance(checked, dict) and len(str(checked.get("name", ""))) > 500:
-        report.rejected.append((name, "a name longer than 500 characters"))
+    if isinstance(checked, dict) and len(str(checked.get("name", ""))) > MAX_NAME:
+        _reject(report, path, folder, f"a name longer than {MAX_NAME} characters")
+        return None
+    if isinstance(checked, dict) and len(str(checked.get("redirect-to", ""))) > MAX_SLUG:
+        _reject(report, path, folder, f"redirect-to: longer than {MAX_SLUG} characters")
+        return None
+    if isinstance(checked, list) and any(len(f"{path.stem}/{pack['slug']}") > MAX_SLUG for pack in checked):
+        _reject(report, path, folder, f"a pack's key (file/slug) longer than {MAX_SLUG} characters")
         return None
     return checked
 
@@ -119,16 +177,28 @@ def import_directory(
     with transaction(s):
         known = dict(s.execute(sa.select(DirectoryController.slug, DirectoryController.digest)).all())
         for path in companies:
-            _alone(s, folder, path, report, lambda p: _import_one(
-                s, p, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now
-            ))
+            _alone(
+                s,
+                folder,
+                path,
+                report,
+                lambda p: _import_one(
+                    s, p, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now
+                ),
+            )
             if progress:
                 progress(1)
         known_auth = dict(s.execute(sa.select(DirectoryAuthority.slug, DirectoryAuthority.digest)).all())
         for path in authorities:
-            _alone(s, folder, path, report, lambda p: _import_one(
-                s, p, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
-            ))
+            _alone(
+                s,
+                folder,
+                path,
+                report,
+                lambda p: _import_one(
+                    s, p, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
+                ),
+            )
             if progress:
                 progress(1)
         for path in obsolete:
@@ -145,13 +215,17 @@ def import_directory(
 def _alone(s: Session, folder: Path, path: Path, report: ImportReport, step: Callable[[Path], None]) -> None:
     """One file's import inside a savepoint: what the database refuses of it (a value too
     long for a column, say) rejects that file, and the others go on."""
+    counts = [dataclasses.replace(c) for c in (report.controllers, report.authorities, report.redirects, report.packs)]
     savepoint = s.begin_nested()
     try:
         step(path)
         s.flush()
-    except sa.exc.DBAPIError as e:
+    except sa.exc.StatementError as e:  # DBAPIError, or what the driver raised before sending
         savepoint.rollback()
-        report.rejected.append((str(path.relative_to(folder)), f"refused by the database ({type(e.orig).__name__})"))
+        # Nothing of the file is left, so nothing of it is counted either.
+        report.controllers, report.authorities, report.redirects, report.packs = counts
+        cause = e.orig if isinstance(e, sa.exc.DBAPIError) else e
+        _reject(report, path, folder, f"refused by the database ({type(cause).__name__})")
         return
     savepoint.commit()
 
@@ -170,7 +244,7 @@ def _import_one(
     record = _read(path, folder, report)
     if record is UNREADABLE:
         return
-    record = _checked(check, record, str(path.relative_to(folder)), path.stem, report)
+    record = _checked(check, record, path, folder, report)
     if record is None:
         return
     digest = _digest(record)
@@ -196,7 +270,7 @@ def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport)
     record = _read(path, folder, report)
     if record is UNREADABLE:
         return
-    record = _checked(fmt.check_obsolete, record, str(path.relative_to(folder)), path.stem, report)
+    record = _checked(fmt.check_obsolete, record, path, folder, report)
     if record is None:
         return
     digest = _digest(record)
@@ -226,7 +300,7 @@ def _import_packs(s: Session, path: Path, folder: Path, report: ImportReport) ->
     value = _read(path, folder, report)
     if value is UNREADABLE:
         return
-    packs = _checked(lambda v, _stem: fmt.check_packs(v), value, str(path.relative_to(folder)), path.stem, report)
+    packs = _checked(lambda v, _stem: fmt.check_packs(v), value, path, folder, report)
     if packs is None:
         return
     for pack in packs:
