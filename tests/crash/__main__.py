@@ -38,7 +38,7 @@ def main() -> int:
                     conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
         print(f"{options.database.split(':')[0]}: {result.summary()}")
-        for line in (result.lost + result.forks + result.problems)[:20]:
+        for line in (result.lost + result.forks + result.problems)[:20]:  # the first few, to start from
             print("  ", line)
         return 0 if result.ok else 1
 
