@@ -111,6 +111,14 @@ def _string(record: dict[str, Any], name: str, pattern: re.Pattern[str] | None =
         raise RecordError(f"{name}: expected {what or 'a value matching ' + pattern.pattern}, got {value[:60]!r}")
 
 
+def _one_of(record: dict[str, Any], name: str, allowed: frozenset[str]) -> None:
+    if name in record and (not isinstance(record[name], str) or record[name] not in allowed):
+        got = repr(record[name][:60]) if isinstance(record[name], str) else type(record[name]).__name__
+        choices = sorted(allowed)
+        expected = " or ".join(choices) if len(choices) == 2 else f"one of {', '.join(choices)}"
+        raise RecordError(f"{name}: expected {expected}, got {got}")
+
+
 def _list_of(record: dict[str, Any], name: str, allowed: frozenset[str] | None = None, *, min_items: int = 0) -> None:
     if name not in record:
         return
@@ -146,9 +154,7 @@ def check_company(record: Any, slug: str) -> dict[str, Any]:
     _list_of(record, "categories", CATEGORIES)
     _list_of(record, "runs")
     _list_of(record, "comments")
-    _string(record, "quality")
-    if record["quality"] not in QUALITIES:
-        raise RecordError(f"quality: expected one of {', '.join(sorted(QUALITIES))}, got {record['quality']!r}")
+    _one_of(record, "quality", QUALITIES)
     _string(record, "request-language", _LANGUAGE, "an ISO 639-1 language code")
     for flag in ("needs-id-document", "nsfw"):
         if flag in record and not isinstance(record[flag], bool):
@@ -159,8 +165,10 @@ def check_company(record: Any, slug: str) -> dict[str, Any]:
     for element in elements:
         if not isinstance(element, dict) or not {"desc", "type"} <= set(element) <= {"desc", "type", "optional"}:
             raise RecordError("required-elements: each needs desc and type (and may say optional)")
-        if element["type"] not in ELEMENT_TYPES:
-            raise RecordError(f"required-elements: unknown type {element['type']!r}")
+        if not isinstance(element["desc"], str) or not isinstance(element.get("optional", False), bool):
+            raise RecordError("required-elements: desc is a string, optional true or false")
+        if not isinstance(element["type"], str) or element["type"] not in ELEMENT_TYPES:
+            raise RecordError(f"required-elements: unknown type {str(element['type'])[:60]!r}")
     return checked
 
 
@@ -178,8 +186,7 @@ def check_obsolete(record: Any, slug: str) -> dict[str, Any]:
     checked = record = _common(record, slug)
     _require(record, ("slug", "name", "reason"))
     _only(record, _OBSOLETE_FIELDS)
-    if record["reason"] not in OBSOLETE_REASONS:
-        raise RecordError(f"reason: unknown value {record['reason']!r}")
+    _one_of(record, "reason", OBSOLETE_REASONS)
     _string(record, "redirect-to", SLUG, "a slug")
     return checked
 
@@ -191,8 +198,7 @@ def check_packs(value: Any) -> list[dict[str, Any]]:
         if not isinstance(pack, dict) or set(pack) != {"slug", "type", "companies"}:
             raise RecordError("each pack has exactly slug, type and companies")
         _string(pack, "slug", SLUG, "a slug")
-        if pack["type"] not in ("add-all", "choose"):
-            raise RecordError(f"type: expected add-all or choose, got {pack['type']!r}")
+        _one_of(pack, "type", frozenset({"add-all", "choose"}))
         _list_of(pack, "companies")
     slugs = [pack["slug"] for pack in value]
     for slug in slugs:
@@ -209,10 +215,7 @@ def _check_contact(record: dict[str, Any]) -> None:
         _string(record, name, _URL, "an http(s) address")
     _string(record, "email", _EMAIL, "an e-mail address")
     _list_of(record, "sources")
-    if "suggested-transport-medium" in record and record["suggested-transport-medium"] not in MEDIA:
-        raise RecordError(
-            f"suggested-transport-medium: expected one of {', '.join(sorted(MEDIA))}, got {record['suggested-transport-medium']!r}"
-        )
+    _one_of(record, "suggested-transport-medium", MEDIA)
 
 
 #: How deep a record's JSON may nest (the real ones nest four levels at most).
