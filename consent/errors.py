@@ -40,6 +40,11 @@ class WrongRecoveryCode(AccountError):
     """The recovery code is malformed or does not open the account's data key."""
 
 
+class WrongCode(AccountError):
+    """A second factor's answer (an authenticator code, a passkey's signature) is not right,
+    or was used already."""
+
+
 class WeakPassword(AccountError):
     """A new password breaks the password policy.
 

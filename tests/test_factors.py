@@ -13,7 +13,9 @@ import pytest
 from consent import create_app, db, migrate
 from consent.models import Login
 from consent.services import factors
-from tests.conftest import NEW_PASSWORD, PASSWORD, Auth, count_rows, recovery_code_from, test_settings
+from tests.conftest import NEW_PASSWORD, PASSWORD, Auth, count_rows, csrf_token, recovery_code_from, test_settings
+from tests.test_registration import SITE, _mails_to, mailbox  # noqa: F401  (a fixture)
+from tests.test_requests import smtp_server  # noqa: F401  (a fixture)
 
 _SECRET = re.compile(r'name="totp-secret" type="hidden" value="([A-Z2-7]+)"')
 
@@ -85,6 +87,48 @@ def test_five_wrong_codes_end_the_pending_login(app, protected):
         assert db.session().query(Login).filter(Login.pending.is_(True)).count() == 0
 
 
+def _app_with(database_url: str, **overrides: object):  # type: ignore[no-untyped-def]
+    app = create_app(test_settings(database_url, **overrides))
+    with app.app_context():
+        migrate.upgrade(db.engine())
+    return app
+
+
+def test_logging_in_again_gives_a_thief_no_fresh_guesses_at_the_code(database_url):
+    """Five wrong codes end a pending login, but whoever has the password could log in
+    again and again: wrong answers are also counted per account, over a day. The owner's
+    browser, which completed a log-in before, is counted apart and not slowed down."""
+    app = _app_with(database_url, LOGIN_MAX_FAILURES=6, GUESSES_PER_ADDRESS="1000 per minute")
+    ada = Auth(app.test_client())
+    ada.register()
+    secret = turn_on(ada)
+    ada.logout()
+    wrong = 0
+    while wrong < 6:  # the free ones, over two pending logins (four, then two)
+        thief = Auth(app.test_client())
+        answer = thief.login()
+        assert "consent_device" not in answer.headers.get("Set-Cookie", "")  # the password alone marks nothing
+        for _ in range(min(4, 6 - wrong)):
+            assert second_step(thief, code="000000").status_code == 400
+            wrong += 1
+    thief = Auth(app.test_client())
+    thief.login()
+    for data in ({"code": _code(secret)}, {"recovery_code": "0000-0000-0000-0000-0000-0000-0000-0000"}):
+        refused = second_step(thief, **data)  # even the right code must wait now
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "Too many attempts" in refused.get_data(as_text=True)
+        assert thief.client.get("/dashboard").status_code == 302
+    with app.app_context():  # the refusals did not count against the last pending login
+        pending = db.session().query(Login).filter(Login.pending.is_(True))
+        assert sorted(row.factor_failures for row in pending) == [0, 2, 4]
+    ada.login()
+    done = second_step(ada, code=_code(secret, steps=1))  # the first code was used to turn it on
+    assert done.status_code == 302 and ada.client.get("/dashboard").status_code == 200
+    assert "consent_device" in done.headers.get("Set-Cookie", "")  # marked again, now that it is done
+    with app.app_context():
+        db.engine().dispose()
+
+
 def test_the_recovery_code_stands_in_once_and_is_replaced(app, auth):
     code = recovery_code_from(auth.register().get_data(as_text=True))
     turn_on(auth)
@@ -147,6 +191,41 @@ def test_sensitive_changes_ask_for_a_recent_factor(app, protected, monkeypatch):
     assert second_step(ada, code=pyotp.TOTP(secret).at(later)).status_code == 302
     assert ada.post("/settings", data, action="/settings/password", prefix="password").status_code == 302
     assert "/login/second-step" in Auth(app.test_client()).login(password=NEW_PASSWORD).headers["Location"]
+
+
+def _ten_minutes_pass(app) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        s = db.session()
+        for row in s.query(Login):
+            row.factor_confirmed_at = datetime.now(UTC) - timedelta(minutes=11)
+        s.commit()
+
+
+def test_after_confirming_it_is_you_a_mail_link_opens_where_it_led(app, auth, mailbox, monkeypatch):  # noqa: F811
+    """fresh_factor_required brings a GET back to its own address (the e-mail change's
+    link from the mail, token included), and a POST back to its form's page."""
+    app.config["SMTP_HOST"] = ""
+    auth.register()
+    secret = turn_on(auth)  # confirmed now, for ten minutes
+    app.config["SMTP_HOST"] = "127.0.0.1"
+    asked = auth.post("/settings/email", {"email-email": "ada@new.example", "email-current": PASSWORD}, prefix="email")
+    assert asked.status_code == 302
+    (message,) = _mails_to(mailbox, "ada@new.example")
+    link = re.search(re.escape(SITE) + r"(/settings/email/[A-Za-z0-9_=-]+)", message.get_content()).group(1)
+    _ten_minutes_pass(app)
+    sent = auth.client.get(link)
+    assert sent.status_code == 302 and sent.headers["Location"].startswith("/login/second-step?")
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    monkeypatch.setattr(factors, "_now", lambda: later)
+    back = auth.post(sent.headers["Location"], {"code": pyotp.TOTP(secret).at(later)})
+    assert back.status_code == 302 and back.headers["Location"] == link
+    page = auth.client.get(link).get_data(as_text=True)
+    assert "Make ada@new.example the address of this account?" in page
+    token = csrf_token(auth.client, link)
+    _ten_minutes_pass(app)
+    posted = auth.client.post(link, data={"csrf_token": token})  # a POST comes back to its decorator's page
+    assert posted.status_code == 302 and posted.headers["Location"] == "/login/second-step?next=/settings"
+    assert Auth(app.test_client()).login().status_code == 302  # the old address still logs in: nothing changed
 
 
 def test_removing_the_factor_needs_password_and_factor(app, protected):

@@ -31,12 +31,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consent.errors import Busy, InvalidCredentials, TooManyAttempts, WrongPassword, WrongRecoveryCode
+from consent.errors import Busy, InvalidCredentials, TooManyAttempts, WrongCode, WrongPassword, WrongRecoveryCode
 from consent.models import FailedAttempt
 from consent.services import transaction
 
 #: The answers that mean "a wrong guess": the attempt's row stays, as a failure.
-WRONG_GUESS = (InvalidCredentials, WrongPassword, WrongRecoveryCode)
+WRONG_GUESS = (InvalidCredentials, WrongPassword, WrongRecoveryCode, WrongCode)
 
 
 @dataclass(frozen=True)

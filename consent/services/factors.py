@@ -4,7 +4,11 @@ A person with a second factor logs in in two steps: the password opens a *pendin
 (consent.services.accounts), which opens nothing but the second step; a code from their
 authenticator app (TOTP), their passkey (WebAuthn), or their recovery code as a
 single-use backup, completes it. Five wrong
-codes end the pending login: back to the password, whose guesses are counted apart.
+answers end the pending login: back to the password. Wrong answers are also counted per
+account across logins (consent.services.attempts, over a day): whoever holds the password
+cannot get five more guesses at the code by logging in again, as often as they like. A
+browser that has completed a log-in to the account before is counted apart, so a thief
+who knows the password never slows the owner's own browsers down.
 
 Sensitive changes (the password, the e-mail, the recovery code, the factors themselves,
 deleting the account) ask for a factor confirmed within the last ten minutes of this
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pyotp
 import sqlalchemy as sa
@@ -36,11 +41,14 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from consent.errors import AccountError, DecryptionError, LoginExpired, WrongRecoveryCode
+from consent import keys
+from consent.errors import DecryptionError, LoginExpired, WrongCode
 from consent.models import Login, SecondFactor
-from consent.services import accounts, transaction
-from consent.services.accounts import ActiveLogin
+from consent.services import accounts, attempts, transaction
+from consent.services.accounts import AccountSettings, ActiveLogin
 from consent.vault import Vault
+
+__all__ = ["WrongCode"]  # raised here; consent.errors holds it so that attempts counts it
 
 #: Wrong codes a pending login may give before it ends.
 MAX_WRONG_CODES = 5
@@ -48,10 +56,32 @@ MAX_WRONG_CODES = 5
 FRESH_FOR = timedelta(minutes=10)
 #: TOTP codes are accepted one 30-second step early or late (clocks drift).
 _DRIFT = 1
+#: The shortest window over which wrong answers are counted per account. Three codes of
+#: a million are right at any moment: at the login window (15 minutes, ten free) a
+#: patient thief would still get about a thousand guesses a day; over a day, with the
+#: doubling delays, a few dozen.
+_GUESS_WINDOW = timedelta(days=1)
+
+T = TypeVar("T")
 
 
-class WrongCode(AccountError):
-    """The code is not one of the person's authenticators' current codes (or was used)."""
+@dataclass(frozen=True)
+class Guesses:
+    """Where this browser's second-factor answers for this account are counted."""
+
+    limits: attempts.Limits
+    bucket: bytes = field(repr=False)
+    #: A browser that completed a log-in here before: its own count, cleared by a right answer.
+    known: bool
+
+
+def guesses(settings: AccountSettings, email: str, device: str | None) -> Guesses:
+    """The count for answers from a browser holding ``device`` (its device mark, if any)."""
+    limits = settings.limits
+    limits = attempts.Limits(limits.free, max(limits.window, _GUESS_WINDOW), limits.argon2_slots)
+    known = keys.device_of(device, email, settings.email_lookup_key) if device else None
+    purpose = f"second-factor/{known.hex()}" if known else "second-factor"
+    return Guesses(limits, keys.attempts_key(purpose, email, settings.email_lookup_key), known is not None)
 
 
 @dataclass(frozen=True)
@@ -155,16 +185,41 @@ def remove(s: Session, login: ActiveLogin, factor_id: uuid.UUID) -> None:
         _end_others(s, login)
 
 
-def confirm(s: Session, login: ActiveLogin, code: str, *, now: datetime | None = None) -> None:
+def _answer(s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, check: Callable[[], T | None]) -> T:
+    """One answer at the second step (or to "confirm it is you"): ``check`` runs in the
+    transaction and returns what a right answer gives, None for a wrong one.
+
+    A wrong answer raises WrongCode, counted per login (the fifth ends it: LoginExpired)
+    and per account (TooManyAttempts before the check when this one must wait)."""
+    ended = False
+    try:
+        with attempts.attempt(s, guesses.limits, guesses.bucket, now, forgive=guesses.known):
+            with transaction(s):
+                row = _login_row(s, login)
+                given = check()
+                if given is not None:
+                    _confirmed(s, login, now)
+                    return given
+                row.factor_failures += 1
+                ended = row.factor_failures >= MAX_WRONG_CODES
+                if ended:
+                    s.delete(row)
+            raise WrongCode("a wrong second-factor answer")  # counted by attempts, then translated
+    except WrongCode:
+        if ended:
+            raise LoginExpired(f"{MAX_WRONG_CODES} wrong second-factor answers") from None
+        raise
+
+
+def confirm(s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now: datetime | None = None) -> None:
     """Complete a pending login, or refresh a confirmation, with an authenticator's code.
 
-    WrongCode when no factor gives this code now (or it was used already); the fifth wrong
-    code ends the login (LoginExpired).
+    WrongCode when no factor gives this code now (or it was used already); see _answer.
     """
     now = now or _now()
     vault = Vault(login.key)
-    with transaction(s):
-        row = _login_row(s, login)
+
+    def check() -> bool | None:
         for factor in s.scalars(
             sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
         ):
@@ -175,27 +230,25 @@ def confirm(s: Session, login: ActiveLogin, code: str, *, now: datetime | None =
             step = _step_of(stored["secret"], code, now)
             if step is not None and step > stored["last_step"]:  # a code works once
                 vault.write(factor, "secret", json.dumps({**stored, "last_step": step}))
-                _confirmed(s, login, now)
-                return
-        _wrong(s, row)
-    raise WrongCode("no authenticator gives this code now")
+                return True
+        return None
+
+    _answer(s, login, guesses, now, check)
 
 
-def confirm_with_recovery_code(s: Session, login: ActiveLogin, code: str, *, now: datetime | None = None) -> str:
+def confirm_with_recovery_code(
+    s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now: datetime | None = None
+) -> str:
     """Complete the second step with the recovery code, which is then used up: the new one
-    returned must be shown to the person, once. WrongRecoveryCode otherwise (counted like
-    a wrong authenticator code)."""
+    returned must be shown to the person, once. A wrong one is WrongCode, counted like a
+    wrong authenticator code (see _answer)."""
     now = now or _now()
-    with transaction(s):
-        row = _login_row(s, login)
+
+    def check() -> str | None:
         user = s.merge(login.user)
-        if not accounts.opens_with_recovery_code(user, code):
-            _wrong(s, row)
-            s.commit()  # the count stays, whatever the caller does with the error
-            raise WrongRecoveryCode("the recovery code does not open this account")
-        new_code = accounts.new_recovery_code_for(user, login.key)
-        _confirmed(s, login, now)
-        return new_code
+        return accounts.new_recovery_code_for(user, login.key) if accounts.opens_with_recovery_code(user, code) else None
+
+    return _answer(s, login, guesses, now, check)
 
 
 def recently_confirmed(s: Session, login: ActiveLogin, *, now: datetime | None = None) -> bool:
@@ -262,15 +315,6 @@ def _login_row(s: Session, login: ActiveLogin) -> Login:
     if row is None:
         raise LoginExpired("this login has ended")
     return row
-
-
-def _wrong(s: Session, row: Login) -> None:
-    """Count a wrong code; the last one allowed ends the login."""
-    row.factor_failures += 1
-    if row.factor_failures >= MAX_WRONG_CODES:
-        s.delete(row)
-        s.commit()
-        raise LoginExpired(f"{MAX_WRONG_CODES} wrong second-factor codes")
 
 
 def _confirmed(s: Session, login: ActiveLogin, now: datetime) -> None:
@@ -372,17 +416,24 @@ def passkey_authentication(s: Session, login: ActiveLogin, rp: RelyingParty, cha
 
 
 def confirm_passkey(
-    s: Session, login: ActiveLogin, rp: RelyingParty, *, response: str, challenge: bytes, now: datetime | None = None
+    s: Session,
+    login: ActiveLogin,
+    rp: RelyingParty,
+    *,
+    response: str,
+    challenge: bytes,
+    guesses: Guesses,
+    now: datetime | None = None,
 ) -> None:
     """Complete a pending login, or refresh a confirmation, with a passkey's signature over
-    ``challenge``. WrongCode (counted like a wrong code) when it does not verify."""
+    ``challenge``. WrongCode (counted like a wrong code, see _answer) when it does not verify."""
     now = now or _now()
-    with transaction(s):
-        row = _login_row(s, login)
-        try:
-            answered = json.loads(response).get("id", "")
-        except (ValueError, AttributeError):
-            answered = ""
+    try:
+        answered = json.loads(response).get("id", "")
+    except (ValueError, AttributeError):
+        answered = ""
+
+    def check() -> bool | None:
         for factor, stored in _passkeys(s, login):
             if answered != stored["credential_id"]:
                 continue
@@ -396,9 +447,9 @@ def confirm_passkey(
                     credential_current_sign_count=stored["sign_count"],
                 )
             except (WebAuthnException, ValueError, KeyError, TypeError):
-                break
+                return None
             Vault(login.key).write(factor, "secret", json.dumps({**stored, "sign_count": checked.new_sign_count}))
-            _confirmed(s, login, now)
-            return
-        _wrong(s, row)
-    raise WrongCode("no passkey of this person signed this challenge")
+            return True
+        return None
+
+    _answer(s, login, guesses, now, check)

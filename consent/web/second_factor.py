@@ -46,17 +46,24 @@ def _guard() -> Response | None:
     return None
 
 
-def fresh_factor_required(back_to: str) -> Callable[[View], View]:
+def fresh_factor_required(back_to: str | None = None) -> Callable[[View], View]:
     """For a sensitive change: a person with a second factor confirms it (again, if the last
-    time was more than ten minutes ago) before the view runs. ``back_to`` is the endpoint
-    the confirmation leads back to (a POST cannot be replayed after a redirect)."""
+    time was more than ten minutes ago) before the view runs (put it under login_required).
+
+    Then the confirmation leads back to where they were: the same address for a GET (a
+    link from a mail included), and for a POST, which a redirect cannot replay, the page
+    of the form: the endpoint ``back_to``, or the same path when it is None."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not factors.recently_confirmed(db.session(), current_user.login):
+                if request.method == "GET":
+                    target = request.full_path.rstrip("?")
+                else:
+                    target = url_for(back_to) if back_to else request.path
                 flash(_("Confirm it is you with your second factor, then try again."), "info")
-                return redirect(url_for("auth.second_step", next=url_for(back_to)))
+                return redirect(url_for("auth.second_step", next=target))
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

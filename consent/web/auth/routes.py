@@ -74,8 +74,8 @@ def login() -> str | Response | tuple[str, int]:
         else:
             start_login(opened)
             if opened.pending:  # the password was right; the second factor comes next
-                target = url_for("auth.second_step", next=safe_next(request.args.get("next")))
-                return limits.known_device(redirect(target), form.email.data)
+                # (the browser is marked as known once that is done: consent.web.auth.second_factor)
+                return redirect(url_for("auth.second_step", next=safe_next(request.args.get("next"))))
             # Grants past their expiry date enter the ledger now that the key is at hand.
             try:
                 platforms.record_expiries(db.session(), opened)
