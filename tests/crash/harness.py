@@ -139,8 +139,11 @@ def run(database_url: str, workdir: Path, *, kills: int, writers_per_person: int
     if database_url.startswith("sqlite:///"):
         with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
             verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]  # WAL stays set in the file
         if verdict != "ok":
             result.problems.append(f"PRAGMA integrity_check: {verdict}")
+        if journal != "wal":
+            result.problems.append(f"the writers ran in journal mode {journal}, not WAL as the app sets it")
     result.seconds = time.monotonic() - started
     return result
 
