@@ -54,3 +54,17 @@ def test_every_test_the_table_names_exists():
         source = ROOT / path
         assert source.exists(), f"{path} does not exist"
         assert re.search(rf"^def {name}\(", source.read_text(encoding="utf-8"), re.M), f"{path} has no {name}"
+
+
+def test_the_counts_in_the_introduction_are_the_table_s():
+    said = re.search(
+        r"(\d+) requirements, (\d+) met, (\d+) partly met, (\d+) not met, (\d+) not applicable",
+        " ".join(_section().split()),
+    )
+    assert said, "the introduction gives no counts"
+    statuses = [row[2] for row in _rows()]
+    for line in _section().splitlines():
+        if line.startswith("All of "):
+            statuses += ["n/a"] * len(line.removeprefix("All of ").split(":", 1)[0].split(","))
+    counted = (len(statuses), *(statuses.count(s) for s in ("met", "partly", "not met", "n/a")))
+    assert tuple(int(n) for n in said.groups()) == counted
