@@ -296,3 +296,10 @@ def test_every_form_of_the_app_carries_the_visible_text_rule(app):
     strays = [c.__name__ for c in ours if not issubclass(c, (ConsentForm, ConsentSubform))]
     assert strays == [], f"forms that skip consent.web.forms.ConsentForm: {strays}"
     assert FlaskForm not in ours
+
+
+def test_the_add_platform_page_title_is_text_only(person, client):
+    html = client.get("/platforms/new").get_data(as_text=True)
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Add a platform" in title
+    assert html.count("suggest.js") == 1  # the script is still loaded, once
