@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from consent import create_app, db, migrate
-from consent.models import Login
+from consent.models import Login, User
 from consent.services import factors
 from tests.conftest import NEW_PASSWORD, PASSWORD, Auth, count_rows, csrf_token, recovery_code_from, test_settings
 from tests.test_registration import SITE, _mails_to, mailbox  # noqa: F401  (a fixture)
@@ -59,6 +59,22 @@ def test_a_stolen_password_alone_does_not_log_in(app, protected):
         assert page.status_code == 302 and "/login/second-step" in page.headers["Location"], path
     assert thief.post("/login/second-step", {}, action="/logout").status_code == 302  # logging out still works
     assert thief.client.get("/dashboard").headers["Location"].startswith("/login?")
+
+
+def test_a_pending_login_neither_reads_nor_sets_the_account_s_language(app, protected):
+    ada, secret = protected
+    ada.login()
+    assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
+    ada.post("/settings", {"language": "fr"}, action="/language")  # Ada reads French
+    thief = Auth(app.test_client())
+    thief.login()
+    english = {"Accept-Language": "en"}
+    page = thief.client.get("/login/second-step", headers=english).get_data(as_text=True)
+    assert "Second step" in page  # the browser's language, not the account's
+    assert thief.post("/login/second-step", {"language": "en"}, action="/language").status_code == 302
+    with app.app_context():
+        assert db.session().query(User.language).scalar() == "fr"  # unchanged by the thief
+    assert "Tableau de bord" in ada.client.get("/dashboard", headers=english).get_data(as_text=True)
 
 
 def test_the_code_completes_the_log_in_once(app, protected):

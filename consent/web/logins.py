@@ -62,7 +62,13 @@ def _load(token: str) -> CurrentUser | None:
 def select_language() -> str:
     if not has_request_context():
         return str(current_app.config["DEFAULT_LANGUAGE"])
-    if current_user.is_authenticated and current_user.login.user.language in LANGUAGES:
+    # A pending login (the password without its second factor yet) is not yet the person:
+    # it neither reads nor sets the account's language, only this browser's.
+    if (
+        current_user.is_authenticated
+        and not current_user.login.pending
+        and current_user.login.user.language in LANGUAGES
+    ):
         return str(current_user.login.user.language)
     if session.get("language") in LANGUAGES:
         return str(session["language"])

@@ -49,7 +49,7 @@ def language() -> Response:
     if not form.validate_on_submit():
         abort(400)
     choice = form.language.data or None
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and not current_user.login.pending:  # see select_language
         accounts.set_language(db.session(), current_user.login, choice)
     if choice:
         session["language"] = choice
