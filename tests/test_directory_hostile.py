@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from consent import db
 from consent.models import DirectoryController, DirectoryPack
+from consent.services import directory
 from tests.conftest import count_rows
 from tests.test_directory import company, run_import, write_directory
 
@@ -158,3 +159,25 @@ def test_a_reason_quoting_the_record_stays_short(app, tmp_path):
     folder = write_directory(tmp_path / "dir", [GOOD], **{"companies/short.json": record})
     (reason,) = dict(run_import(app, folder).rejected).values()
     assert len(reason) <= 200
+
+
+def test_what_the_database_refuses_rejects_that_file_only(app, tmp_path, monkeypatch):
+    # Every refusal known is checked before the database sees it; this stands for one that
+    # is not: the file's batch is undone and retried a file at a time.
+    records = [company(f"c{n:03}", f"Company {n}") for n in range(directory.BATCH + 20)]
+    folder = write_directory(tmp_path / "dir", records)
+    refused = "c005"
+
+    def search_text(record: dict) -> str:  # type: ignore[type-arg]
+        if record["slug"] == refused:
+            raise sa.exc.StatementError("refused", None, None, ValueError("refused"))
+        return str(record["name"])
+
+    monkeypatch.setattr(directory, "search_text", search_text)
+    progress: list[int] = []
+    with app.app_context():
+        report = directory.import_directory(db.session(), folder, progress=progress.append)
+    assert report.rejected == [(f"companies/{refused}.json", "refused by the database (StatementError)")]
+    assert report.controllers.added == len(records) - 1
+    assert sum(progress) == len(records)
+    assert _slugs(app) == {r["slug"] for r in records} - {refused}

@@ -220,6 +220,8 @@ def _check_contact(record: dict[str, Any]) -> None:
 
 #: How deep a record's JSON may nest (the real ones nest four levels at most).
 MAX_DEPTH = 32
+#: What no database stores in a string: NUL, and a half of a surrogate pair.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: Numbers a database's JSON keeps exactly (JavaScript's safe integers).
 _MAX_NUMBER = 2**53
 
@@ -247,6 +249,8 @@ def parse(text: str) -> Any:
 def _nesting(text: str) -> int:
     """How deep brackets nest, outside strings: measured before parsing, so that 100,000
     levels cost a scan and not the parser's recursion."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot nest deeper, and the scan below costs a Python step a character
     depth = deepest = 0
     in_string = escaped = False
     for char in text:
@@ -280,7 +284,7 @@ def _check_plain(value: Any) -> None:
         elif isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, str):
-            if "\x00" in item or any("\ud800" <= ch <= "\udfff" for ch in item):
+            if _UNSTORABLE.search(item):
                 raise RecordError("a string holds a NUL character or a lone surrogate")
         elif isinstance(item, bool) or item is None:
             continue
