@@ -400,3 +400,62 @@ def test_a_factor_row_written_by_an_operator_is_neither_shown_nor_accepted(app, 
     assert second_step(ada, code=_code(secret, steps=1)).status_code == 302
     page = ada.client.get("/settings/security").get_data(as_text=True)
     assert page.count("authenticator app ·") == 1  # Ada's own, not the forged one
+
+
+# --- answers at the same moment ----------------------------------------------------------
+
+
+def _race(app, monkeypatch, answer) -> list[str]:  # type: ignore[no-untyped-def]
+    """Two pending logins of Ada answer at once, both having read her factors before either
+    writes (unless the first holds a lock, then the second waits for it): what each got."""
+    import threading
+
+    from consent.services import accounts
+
+    settings = app.extensions["consent.accounts"]
+    with app.app_context():
+        tokens = [accounts.log_in(db.session(), settings, email="ada@example.org", password=PASSWORD).token for _ in range(2)]
+    both_read = threading.Barrier(2)
+    original = factors._step_of
+    opened = accounts.opens_with_recovery_code
+
+    def meet() -> None:
+        try:
+            both_read.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other one waits for a lock this one holds
+
+    monkeypatch.setattr(factors, "_step_of", lambda *a: (meet(), original(*a))[1])
+    monkeypatch.setattr(accounts, "opens_with_recovery_code", lambda *a: (meet(), opened(*a))[1])
+    results: list[str] = []
+
+    def run(token: str) -> None:
+        with app.app_context():
+            s = db.session()
+            login = accounts.resume(s, settings, token)
+            assert login is not None and login.pending
+            try:
+                answer(s, login, factors.guesses(settings, "ada@example.org", None))
+                results.append("in")
+            except factors.WrongCode:
+                results.append("refused")
+
+    threads = [threading.Thread(target=run, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(results)
+
+
+def test_one_code_sent_by_two_logins_at_once_opens_one(app, protected, monkeypatch):
+    _ada, secret = protected
+    code = _code(secret, steps=1)
+    assert _race(app, monkeypatch, lambda s, login, g: factors.confirm(s, login, code, guesses=g)) == ["in", "refused"]
+
+
+def test_one_recovery_code_sent_by_two_logins_at_once_opens_one(app, auth, monkeypatch):
+    code = recovery_code_from(auth.register().get_data(as_text=True))
+    turn_on(auth)
+    answer = lambda s, login, g: factors.confirm_with_recovery_code(s, login, code, guesses=g)  # noqa: E731
+    assert _race(app, monkeypatch, answer) == ["in", "refused"]

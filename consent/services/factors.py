@@ -43,7 +43,7 @@ from webauthn.helpers.structs import (
 
 from consent import keys
 from consent.errors import DecryptionError, LoginExpired, WrongCode
-from consent.models import Login, SecondFactor
+from consent.models import Login, SecondFactor, User
 from consent.services import accounts, attempts, transaction
 from consent.services.accounts import AccountSettings, ActiveLogin
 from consent.vault import Vault
@@ -195,6 +195,7 @@ def _answer(s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, che
     try:
         with attempts.attempt(s, guesses.limits, guesses.bucket, now, forgive=guesses.known):
             with transaction(s):
+                _lock_person(s, login)
                 row = _login_row(s, login)
                 given = check()
                 if given is not None:
@@ -221,7 +222,9 @@ def confirm(s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now:
 
     def check() -> bool | None:
         for factor in s.scalars(
-            sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
+            sa.select(SecondFactor)
+            .where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
+            .execution_options(populate_existing=True)
         ):
             opened = _open(vault, factor, "secret")
             if opened is None:
@@ -245,7 +248,7 @@ def confirm_with_recovery_code(
     now = now or _now()
 
     def check() -> str | None:
-        user = s.merge(login.user)
+        user = s.get_one(User, login.user.id, populate_existing=True)
         return accounts.new_recovery_code_for(user, login.key) if accounts.opens_with_recovery_code(user, code) else None
 
     return _answer(s, login, guesses, now, check)
@@ -310,6 +313,14 @@ def _end_others(s: Session, login: ActiveLogin) -> None:
     s.execute(sa.delete(Login).where(Login.user_id == login.user.id, Login.lookup != login.lookup))
 
 
+def _lock_person(s: Session, login: ActiveLogin) -> None:
+    """The first write of an answer's transaction, to the person's row: on PostgreSQL it
+    locks the row, on SQLite the database. Two answers at once (the same code or recovery
+    code sent from two logins) then take turns, and the second reads what the first wrote
+    (reads after it use populate_existing): a code works once even then."""
+    s.execute(sa.update(User).where(User.id == login.user.id).values(language=User.language))
+
+
 def _login_row(s: Session, login: ActiveLogin) -> Login:
     row = s.get(Login, login.lookup, with_for_update=True)
     if row is None:
@@ -340,7 +351,9 @@ class RelyingParty:
 def _passkeys(s: Session, login: ActiveLogin) -> list[tuple[SecondFactor, dict[str, Any]]]:
     vault = Vault(login.key)
     rows = s.scalars(
-        sa.select(SecondFactor).where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "passkey")
+        sa.select(SecondFactor)
+        .where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "passkey")
+        .execution_options(populate_existing=True)  # the signature counter as last written
     )
     return [(row, json.loads(opened)) for row in rows if (opened := _open(vault, row, "secret")) is not None]
 
