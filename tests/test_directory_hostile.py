@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -181,3 +182,108 @@ def test_what_the_database_refuses_rejects_that_file_only(app, tmp_path, monkeyp
     assert report.controllers.added == len(records) - 1
     assert sum(progress) == len(records)
     assert _slugs(app) == {r["slug"] for r in records} - {refused}
+
+
+def test_a_megabyte_of_dots_in_an_address_is_rejected_in_linear_time(app, tmp_path):
+    # "a@....@" made the e-mail rule backtrack over every dot for every dot: hours for a
+    # file under the size cap. 40,000 dots took the old rule about 20 s.
+    slow = {
+        "dots-at": company("dots-at", "Dots", email="a@" + "." * 40_000 + "@"),
+        "dots-space": company("dots-space", "Dots", email="a@" + "a." * 20_000 + " "),
+        "phone": company("phone", "Phone", phone="+1 1 " + "1 " * 400_000 + "x"),
+        "name": company("name", "N" + " " * 900_000),
+    }
+    folder = write_directory(tmp_path / "dir", [GOOD, *slow.values()])
+    started = time.perf_counter()
+    report = run_import(app, folder)
+    assert time.perf_counter() - started < 5
+    assert {name for name, _ in report.rejected} == {f"companies/{slug}.json" for slug in slow}
+    assert _slugs(app) == {"goodshop"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "privacy@example.org\n"),
+        ("web", "https://example.org\n"),
+        ("phone", "+49 30 1234567\n"),
+        ("request-language", "de\n"),
+        ("name", "Two\nLines"),
+        ("name", "Trailing newline\n"),
+        ("phone", "+49 30 \u0661\u0662\u0663"),  # digits, but not the ASCII ones the format means
+    ],
+)
+def test_a_value_with_a_line_break_or_foreign_digits_breaks_its_pattern(app, tmp_path, field, value):
+    # Python's $ also matches before a final newline, and its \d takes any script's digits;
+    # the format's patterns are ECMAScript's, where neither does.
+    record = {**company("linebreak", "Line Break"), field: value}
+    folder = write_directory(tmp_path / "dir", [GOOD], **{"companies/linebreak.json": record})
+    report = run_import(app, folder)
+    assert [(name, reason.split(":")[0]) for name, reason in report.rejected] == [("companies/linebreak.json", field)]
+    assert _slugs(app) == {"goodshop"}
+
+
+def test_a_redirect_with_a_line_break_is_rejected(app, tmp_path):
+    gone = {"slug": "gone", "name": "Gone", "reason": "duplicate", "redirect-to": "goodshop\n"}
+    folder = write_directory(tmp_path / "dir", [GOOD], **{"obsolete-records/gone.json": gone})
+    report = run_import(app, folder)
+    assert [name for name, _ in report.rejected] == ["obsolete-records/gone.json"]
+    assert count_rows(app)["directory_redirects"] == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Evil\u202eliveE", "bell\x07", "escape\x1b[2J", "c1\x85", "isolate\u2066x\u2069", "del\x7f"],
+)
+def test_a_control_character_anywhere_in_a_record_rejects_it(app, tmp_path, text):
+    # The web forms refuse these (they make text show other than it is); a directory entry
+    # holding one would be shown as found, then refused when the person adds it.
+    record = company("controls", "Controls", address=f"Street 1\n{text}", runs=["ok", text])
+    folder = write_directory(tmp_path / "dir", [GOOD], **{"companies/controls.json": record})
+    report = run_import(app, folder)
+    assert dict(report.rejected) == {"companies/controls.json": "a string holds an invisible control character"}
+    assert _slugs(app) == {"goodshop"}
+
+
+def test_line_breaks_and_tabs_stay_allowed_in_an_address(app, tmp_path):
+    folder = write_directory(tmp_path / "dir", [company("tabs", "Tabs", address="Street\t1\r\n10115 Berlin")])
+    assert run_import(app, folder).rejected == []
+    assert _slugs(app) == {"tabs"}
+
+
+def test_a_reason_cannot_forge_a_line_of_the_report(app, tmp_path):
+    record = {**company("forged", "Forged"), "x\nrejected     companies/goodshop.json: forged": 1}
+    folder = write_directory(tmp_path / "dir", [GOOD], **{"companies/forged.json": record})
+    result = app.test_cli_runner().invoke(args=["directory", "import", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("rejected")] == [
+        "rejected     companies/forged.json: unknown field: x\\nrejected     companies/goodshop.json: forged"
+    ]
+    assert _slugs(app) == {"goodshop"}
+
+
+def test_a_company_file_beside_its_obsolete_record_is_rejected_and_a_rerun_changes_nothing(app, tmp_path):
+    # Imported, then retired by the obsolete record, on every run: never "no changes".
+    gone = {"slug": "oldshop", "name": "Old Shop", "reason": "company-acquired", "redirect-to": "goodshop"}
+    folder = write_directory(
+        tmp_path / "dir", [GOOD, company("oldshop", "Old Shop")], **{"obsolete-records/oldshop.json": gone}
+    )
+    report = run_import(app, folder)
+    assert dict(report.rejected) == {"companies/oldshop.json": "retired by obsolete-records/oldshop.json"}
+    assert (report.controllers.added, report.controllers.retired, report.redirects.added) == (1, 0, 1)
+    assert _slugs(app) == {"goodshop"}
+    again = run_import(app, folder)
+    assert not again.changed and again.rejected == report.rejected
+    assert _slugs(app) == {"goodshop"}
+
+
+def test_an_obsolete_record_still_retires_the_company_an_older_import_brought(app, tmp_path):
+    folder = write_directory(tmp_path / "dir", [GOOD, company("oldshop", "Old Shop")])
+    run_import(app, folder)
+    (folder / "companies" / "oldshop.json").unlink()
+    gone = {"slug": "oldshop", "name": "Old Shop", "reason": "company-acquired", "redirect-to": "goodshop"}
+    write_directory(folder, [], **{"obsolete-records/oldshop.json": gone})
+    report = run_import(app, folder)
+    assert (report.controllers.retired, report.redirects.added, report.rejected) == (1, 1, [])
+    assert _slugs(app) == {"goodshop"}
+    assert not run_import(app, folder).changed

@@ -11,12 +11,19 @@ import json
 import re
 from typing import Any
 
-SLUG = re.compile(r"^[a-z0-9-]+$")
-_NAME = re.compile(r"^\S.*\S$", re.S)
-_PHONE = re.compile(r"^\+\d+ \d+ (?:\d+ )*\d+(?: ext\. \d+)?$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
+# The format's patterns are ECMAScript's (JSON Schema), where $ ends the text, . stops at
+# a line break and \d is an ASCII digit. Python's $ also matches before a final newline and
+# its \d takes any script's digits: hence \Z, [0-9] and an explicit class for the dot here.
+SLUG = re.compile(r"^[a-z0-9-]+\Z")
+_NAME = re.compile(r"^\S[^\n\r\u2028\u2029]*\S\Z")
+_PHONE = re.compile(r"^\+[0-9]+ [0-9]+ (?:[0-9]+ )*[0-9]+(?: ext\. [0-9]+)?\Z")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z", re.I)
+#: One @ and no space; the dot the domain needs is looked for apart (_check_contact).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\Z")
+_LANGUAGE = re.compile(r"^[a-z]{2}\Z")
+#: Characters that make text show other than it is: C0 and C1 controls except tab and line
+#: breaks, and the bidi embeddings, overrides and isolates (the web forms refuse the same).
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 COUNTRIES = frozenset(
     "all at be bg hr cy cz dk ee fi fr de gr hu ie it lv lt lu mt nl pl pt ro sk si es se gb no is li ch".split()
@@ -214,6 +221,10 @@ def _check_contact(record: dict[str, Any]) -> None:
     for name in ("web", "webform", "pgp-url"):
         _string(record, name, _URL, "an http(s) address")
     _string(record, "email", _EMAIL, "an e-mail address")
+    # Not in the pattern: [^@\s]+\.[^@\s]+ backtracks over every dot for every dot, which
+    # is hours for a file of dots under the size cap.
+    if "email" in record and "." not in record["email"].rpartition("@")[2][1:-1]:
+        raise RecordError(f"email: expected an e-mail address, got {record['email'][:60]!r}")
     _list_of(record, "sources")
     _one_of(record, "suggested-transport-medium", MEDIA)
 
@@ -229,7 +240,7 @@ _MAX_NUMBER = 2**53
 def parse(text: str) -> Any:
     """A record file's JSON, or RecordError: no NaN or Infinity (PostgreSQL's JSON has
     none), nothing nested deeper than MAX_DEPTH, no NUL or lone surrogate in a string (no
-    database stores them), no number beyond 2^53."""
+    database stores them), no invisible control character, no number beyond 2^53."""
 
     def refuse_constant(name: str) -> Any:
         raise RecordError(f"{name} is not a JSON number")
@@ -286,6 +297,8 @@ def _check_plain(value: Any) -> None:
         elif isinstance(item, str):
             if _UNSTORABLE.search(item):
                 raise RecordError("a string holds a NUL character or a lone surrogate")
+            if _INVISIBLE.search(item):
+                raise RecordError("a string holds an invisible control character")
         elif isinstance(item, bool) or item is None:
             continue
         elif isinstance(item, int | float) and not abs(item) <= _MAX_NUMBER:

@@ -76,10 +76,16 @@ def _shown(path: Path, folder: Path) -> str:
     """The file's name as the report shows it: bytes that are no UTF-8 as \\xNN, control
     characters escaped, so that a name cannot break or forge a line of the report."""
     name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)
+    return _printable(name)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _reject(report: ImportReport, path: Path, folder: Path, reason: str) -> None:
+    # The reason may quote the record (an unknown field's name, with a line break in it).
+    reason = _printable(reason)
     if len(reason) > MAX_REASON:
         reason = reason[: MAX_REASON - 3] + "..."
     report.rejected.append((_shown(path, folder), reason))
@@ -184,14 +190,11 @@ def import_directory(
     with transaction(s):
         known = dict(s.execute(sa.select(DirectoryController.slug, DirectoryController.digest)).all())
         known_auth = dict(s.execute(sa.select(DirectoryAuthority.slug, DirectoryAuthority.digest)).all())
+        retiring: dict[str, str] = {}  # the obsolete records of this import, by slug
         steps: list[tuple[list[Path], dict[str, str], Callable[[Path], None]]] = [
-            (
-                companies,
-                known,
-                lambda p: _import_one(
-                    s, p, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now
-                ),
-            ),
+            # Obsolete records first: each retires the company of its slug (see _import_company).
+            (obsolete, retiring, lambda p: _import_obsolete(s, p, folder, report, retiring)),
+            (companies, known, lambda p: _import_company(s, p, folder, known, retiring, report, now)),
             (
                 authorities,
                 known_auth,
@@ -199,7 +202,6 @@ def import_directory(
                     s, p, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
                 ),
             ),
-            (obsolete, {}, lambda p: _import_obsolete(s, p, folder, report)),
             (packs, {}, lambda p: _import_packs(s, p, folder, report)),
         ]
         for paths, seen, step in steps:
@@ -252,6 +254,23 @@ def _attempt(
     return True
 
 
+def _import_company(
+    s: Session,
+    path: Path,
+    folder: Path,
+    known: dict[str, str],
+    retiring: dict[str, str],
+    report: ImportReport,
+    now: datetime,
+) -> None:
+    """A company, unless an obsolete record of this import retires its slug: imported, it
+    would be retired again on every run, and a rerun would never find "no changes"."""
+    if path.stem in retiring:
+        _reject(report, path, folder, f"retired by obsolete-records/{path.name}")
+        return
+    _import_one(s, path, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now)
+
+
 def _import_one(
     s: Session,
     path: Path,
@@ -285,7 +304,7 @@ def _import_one(
     known[path.stem] = digest
 
 
-def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
+def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport, retiring: dict[str, str]) -> None:
     record = _read(path, folder, report)
     if record is UNREADABLE:
         return
@@ -310,6 +329,7 @@ def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport)
             for key, value in values.items():
                 setattr(row, key, value)
             report.redirects.updated += 1
+    retiring[path.stem] = digest
     # An obsolete record retires the controller of the same slug, if an older import had it.
     if s.execute(sa.delete(DirectoryController).where(DirectoryController.slug == path.stem)).rowcount:  # type: ignore[attr-defined]
         report.controllers.retired += 1
