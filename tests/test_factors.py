@@ -346,6 +346,35 @@ def test_at_an_ip_address_the_page_says_passkeys_need_a_name(app, auth):
     assert "Passkeys need this site opened by its name" in page and "data-passkey-options" not in page
 
 
+def test_at_an_ip_address_the_second_step_says_where_a_passkey_works(app, auth):
+    """A person whose only factor is a passkey, at 127.0.0.1: the page says to open the
+    site by its name (their recovery code still works there)."""
+    import json
+    import uuid
+
+    from consent.models import SecondFactor
+    from consent.services import accounts
+    from consent.vault import Vault
+
+    auth.register()
+    auth.logout()
+    with app.app_context():
+        s = db.session()
+        login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
+        row = SecondFactor(id=uuid.uuid4(), user_id=login.user.id, kind="passkey", created_at=datetime.now(UTC))
+        Vault(login.key).write(row, "name", "laptop")
+        Vault(login.key).write(row, "secret", json.dumps({"credential_id": "AAAA", "public_key": "AAAA", "sign_count": 0}))
+        s.add(row)
+        s.commit()
+    auth.login()
+    named = auth.client.get("/login/second-step").get_data(as_text=True)  # the test client is at localhost
+    assert "data-passkey-options" in named and "Passkeys need this site opened by its name" not in named
+    app.config["PUBLIC_URL"] = "http://127.0.0.1:5000"
+    page = auth.client.get("/login/second-step").get_data(as_text=True)
+    assert "Passkeys need this site opened by its name" in page and "data-passkey-options" not in page
+    assert 'name="recovery_code"' in page
+
+
 @pytest.mark.parametrize("response", ["not json", "{}", '{"id": "AAAA", "type": "public-key"}', "[1, 2]"])
 def test_a_forged_passkey_answer_adds_nothing_and_logs_nobody_in(app, protected, response):
     ada, secret = protected

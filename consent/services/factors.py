@@ -122,7 +122,15 @@ def has_factor(s: Session, login: ActiveLogin) -> bool:
 
 
 def has_totp(s: Session, login: ActiveLogin) -> bool:
-    query = sa.exists().where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
+    return _has_kind(s, login, "totp")
+
+
+def has_passkey(s: Session, login: ActiveLogin) -> bool:
+    return _has_kind(s, login, "passkey")
+
+
+def _has_kind(s: Session, login: ActiveLogin, kind: str) -> bool:
+    query = sa.exists().where(SecondFactor.user_id == login.user.id, SecondFactor.kind == kind)
     return bool(s.scalar(sa.select(query)))
 
 

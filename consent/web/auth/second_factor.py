@@ -87,4 +87,6 @@ def _page(form: SecondStepForm, pending: bool) -> tuple[str, int]:
         pending=pending,
         passkey_options=options,
         has_code=factors.has_totp(db.session(), current_user.login),
+        # Passkeys made at the site's name do not work at an IP address: say where they do.
+        passkey_elsewhere=rp is None and factors.has_passkey(db.session(), current_user.login),
     )
