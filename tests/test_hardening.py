@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from consent import db
 from consent.errors import ConsentError
 from consent.services import accounts, ledger, platforms, requests
-from tests.conftest import PASSWORD, count_rows
+from tests.conftest import PASSWORD, count_rows, csrf_token
 from tests.test_integrity import _login
 from tests.test_platforms import add_platform, add_use, use_ids
 from tests.test_requests import post_letter
@@ -303,3 +303,55 @@ def test_the_add_platform_page_title_is_text_only(person, client):
     title = html.split("<title>", 1)[1].split("</title>", 1)[0]
     assert "<" not in title and "Add a platform" in title
     assert html.count("suggest.js") == 1  # the script is still loaded, once
+
+
+def _stored(app: Any) -> dict[str, list[str]]:
+    """Every row of every table a person types into (attempts and logins aside), as text."""
+    from consent.models import Base
+
+    with app.app_context(), db.engine().connect() as conn:
+        return {
+            name: sorted(repr(tuple(row)) for row in conn.execute(sa.select(table)))
+            for name, table in Base.metadata.tables.items()
+            if name not in ("failed_attempts", "logins")
+        }
+
+
+_MARKETING = "https://w3id.org/dpv#Marketing"
+#: (form, field, what else the form needs): platform names, notes, uses, request notes and
+#: letter texts, each posted where the person posts it.
+_REAL_FORMS = [
+    ("/platforms/{platform}/edit", "name", {"name": "Shop"}),
+    ("/platforms/{platform}/edit", "notes", {"name": "Shop"}),
+    ("/platforms/{platform}/edit", "dpo", {"name": "Shop"}),
+    ("/platforms/{platform}/edit", "identifiers-1-value", {"name": "Shop", "identifiers-1-kind": "order"}),
+    ("/platforms/{platform}/uses", "custom", {"purpose": "custom", "decision": "grant"}),
+    ("/platforms/{platform}/uses", "description", {"purpose": _MARKETING, "decision": "grant"}),
+    ("/platforms/{platform}/uses", "recipients", {"purpose": _MARKETING, "decision": "refuse"}),
+    ("/requests/{request}/update", "note", {"status": "answered"}),
+    (
+        "/platforms/{platform}/letter",
+        "details",
+        {"kind": "access", "language": "fr", "channel": "email", "include_address": "y", "step": "sent"},
+    ),
+]
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u2067", "\x1b", "\x9b"])
+@pytest.mark.parametrize(("form", "field", "needs"), _REAL_FORMS)
+def test_invisible_characters_are_refused_by_every_real_form_and_nothing_stored_changes(
+    person, app, form, field, needs, character
+):
+    platform = add_platform(person)
+    request = post_letter(person, platform, step="sent").headers["Location"].rsplit("/", 1)[1]
+    path = form.format(platform=platform, request=request)
+    token = csrf_token(person.client, "/settings")
+    before = _stored(app)
+    refused = person.client.post(path, data={"csrf_token": token, **needs, field: f"moc.{character}live"})
+    assert refused.status_code == 400
+    assert _INVISIBLE_MESSAGE in refused.get_data(as_text=True)
+    assert _stored(app) == before
+    # The same post with visible text goes through: the character alone was the reason.
+    accepted = person.client.post(path, data={"csrf_token": token, **needs, field: "evil.com"})
+    assert accepted.status_code == 302
+    assert _stored(app) != before
