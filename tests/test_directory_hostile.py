@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import tracemalloc
 
 import pytest
 import sqlalchemy as sa
@@ -287,3 +288,18 @@ def test_an_obsolete_record_still_retires_the_company_an_older_import_brought(ap
     assert (report.controllers.retired, report.redirects.added, report.rejected) == (1, 1, [])
     assert _slugs(app) == {"goodshop"}
     assert not run_import(app, folder).changed
+
+
+def test_a_batch_of_large_records_is_flushed_as_it_goes(app, tmp_path):
+    # A row waiting for its batch's flush holds its record: a hundred files under the size
+    # cap, held at once, were hundreds of MB (several a file as Python objects).
+    records = [company(f"big{n}", f"Big {n}", address="x" * 900_000) for n in range(40)]
+    folder = write_directory(tmp_path / "dir", records)
+    tracemalloc.start()
+    try:
+        report = run_import(app, folder)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.controllers.added == 40 and report.rejected == []
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB"
