@@ -87,3 +87,51 @@ def test_a_passkey_is_made_and_then_logs_in(live: tuple[str, Flask], page_with_a
     stranger.goto(url + "/ledger")
     expect(stranger.get_by_role("heading", name="Second step")).to_be_visible()
     stranger.context.close()
+
+
+def test_a_passkey_confirms_a_sensitive_change_and_is_removed(live: tuple[str, Flask], page_with_authenticator: Page):  # noqa: F811
+    """Ten minutes after the log-in, changing the password asks "confirm it is you": the
+    passkey answers, the person is back on the settings; the passkey is listed by its name
+    and removed with the password."""
+    from datetime import UTC, datetime, timedelta
+
+    from consent.models import Login
+
+    url, app = live
+    url = _at_localhost(url)
+    page = page_with_authenticator
+    page.goto(url + "/register")
+    page.get_by_label("E-mail").fill("ada@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_role("link", name="I have kept it, continue").click()
+    page.goto(url + "/settings/security")
+    form = page.locator("form[data-passkey-mode=create]")
+    form.get_by_label("Name").fill("work laptop")
+    form.get_by_label("Current password").fill(PASSWORD)
+    form.get_by_role("button", name="Make a passkey").click()
+    expect(page.get_by_text("work laptop")).to_be_visible()
+
+    with app.app_context():  # eleven minutes pass
+        s = db.session()
+        for row in s.query(Login):
+            row.factor_confirmed_at = datetime.now(UTC) - timedelta(minutes=11)
+        s.commit()
+    page.goto(url + "/settings")
+    password = page.locator("form[action='/settings/password']")
+    password.get_by_label("Current password").fill(PASSWORD)
+    password.get_by_label("New password").fill(PASSWORD + "!")
+    password.get_by_label("Repeat the password").fill(PASSWORD + "!")
+    password.get_by_role("button", name="Change the password").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_role("button", name="Use my passkey").click()
+    page.wait_for_url(url + "/settings")
+
+    page.goto(url + "/settings/security")
+    listed = page.locator("li", has_text="work laptop")
+    listed.get_by_label("Current password").fill(PASSWORD)
+    listed.get_by_role("button", name="Remove").click()
+    expect(page.get_by_text("The second factor is removed.")).to_be_visible()
+    with app.app_context():
+        assert db.session().query(SecondFactor).count() == 0

@@ -488,3 +488,138 @@ def test_one_recovery_code_sent_by_two_logins_at_once_opens_one(app, auth, monke
     turn_on(auth)
     answer = lambda s, login, g: factors.confirm_with_recovery_code(s, login, code, guesses=g)  # noqa: E731
     assert _race(app, monkeypatch, answer) == ["in", "refused"]
+
+
+# --- passkeys without a browser: a software authenticator ----------------------------------
+
+
+class SoftKey:
+    """A passkey authenticator in a few lines (ES256, "none" attestation), to answer the
+    pages' WebAuthn options as a browser would: what the server checks is the real thing."""
+
+    def __init__(self, origin: str = "http://localhost") -> None:
+        import os
+
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.origin = origin
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        self.credential_id = os.urandom(16)
+        self.counter = 0
+
+    @staticmethod
+    def _b64(raw: bytes) -> str:
+        import base64
+
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def _client_data(self, kind: str, challenge: str) -> bytes:
+        import json
+
+        return json.dumps({"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}).encode()
+
+    def _auth_data(self, rp_id: str, flags: int, attested: bytes = b"") -> bytes:
+        import hashlib
+
+        self.counter += 1
+        return hashlib.sha256(rp_id.encode()).digest() + bytes([flags]) + self.counter.to_bytes(4, "big") + attested
+
+    def create(self, options: dict) -> str:  # type: ignore[type-arg]
+        import json
+
+        import cbor2
+
+        numbers = self.private.public_key().public_numbers()
+        cose = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+        attested = bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + cose
+        auth_data = self._auth_data(options["rp"]["id"], 0x01 | 0x04 | 0x40, attested)
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        client_data = self._client_data("webauthn.create", options["challenge"])
+        return json.dumps({
+            "id": self._b64(self.credential_id), "rawId": self._b64(self.credential_id), "type": "public-key",
+            "response": {"clientDataJSON": self._b64(client_data), "attestationObject": self._b64(attestation)},
+        })
+
+    def get(self, options: dict) -> str:  # type: ignore[type-arg]
+        import hashlib
+        import json
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        auth_data = self._auth_data(options["rpId"], 0x01 | 0x04)
+        client_data = self._client_data("webauthn.get", options["challenge"])
+        signature = self.private.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        return json.dumps({
+            "id": self._b64(self.credential_id), "rawId": self._b64(self.credential_id), "type": "public-key",
+            "response": {
+                "clientDataJSON": self._b64(client_data), "authenticatorData": self._b64(auth_data),
+                "signature": self._b64(signature),
+            },
+        })
+
+
+def _options(page: str) -> dict:  # type: ignore[type-arg]
+    import html
+    import json
+
+    return json.loads(html.unescape(re.search(r'data-passkey-options="([^"]+)"', page).group(1)))
+
+
+def _add_passkey(auth: Auth, key: SoftKey):  # type: ignore[no-untyped-def]
+    options = _options(auth.client.get("/settings/security").get_data(as_text=True))
+    data = {"passkey-response": key.create(options), "passkey-name": "laptop", "passkey-current": PASSWORD}
+    return auth.post("/settings/security", data, action="/settings/security/passkey", prefix="passkey")
+
+
+def test_a_passkey_signature_works_once_and_for_its_own_login_only(app, auth):
+    auth.register()
+    key = SoftKey()
+    assert _add_passkey(auth, key).status_code == 302
+    assert count_rows(app)["second_factors"] == 1
+    auth.logout()
+    auth.login()
+    page = auth.client.get("/login/second-step").get_data(as_text=True)
+    options = _options(page)
+    assert _options(auth.client.get("/login/second-step").get_data(as_text=True)) == options  # the same until answered
+    answer = key.get(options)
+    thief = Auth(app.test_client())  # with the password, and a signature seen on its way
+    thief.login()
+    stolen = second_step(thief, passkey=answer)
+    assert stolen.status_code == 400 and thief.client.get("/dashboard").status_code == 302
+    assert second_step(auth, passkey=answer).status_code == 302
+    assert auth.client.get("/dashboard").status_code == 200
+    _ten_minutes_pass(app)
+    replayed = second_step(auth, passkey=answer)  # "confirm it is you" with the same signature
+    assert replayed.status_code == 400 and not _options(replayed.get_data(as_text=True)) == options
+    fresh = key.get(_options(auth.client.get("/login/second-step").get_data(as_text=True)))
+    assert second_step(auth, passkey=fresh).status_code == 302
+
+
+def test_a_passkey_made_for_another_site_is_not_added(app, auth):
+    auth.register()
+    before = count_rows(app)
+    refused = _add_passkey(auth, SoftKey(origin="http://localhost.evil.example"))
+    assert refused.status_code == 400 and "This passkey could not be checked." in refused.get_data(as_text=True)
+    after = count_rows(app)
+    after.pop("failed_attempts"), before.pop("failed_attempts")
+    assert after == before
+
+
+def test_a_background_request_answered_late_does_not_lose_the_challenge(app, auth):
+    """The page's background requests (the ledger's freshness check) may be answered after
+    the page, and put back the session cookie as it was when they were sent: the challenge
+    must not live there. Here the browser keeps the older cookie, as it would."""
+    auth.register()
+    key = SoftKey()
+    auth.client.get("/settings")  # a page with forms: the session holds its CSRF secret
+    older = auth.client.get_cookie("consent_session").value
+    page = auth.client.get("/settings/security").get_data(as_text=True)
+    token = re.search(r'name="passkey-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    auth.client.set_cookie("consent_session", older)  # the late answer's Set-Cookie
+    data = {
+        "passkey-csrf_token": token, "passkey-response": key.create(_options(page)),
+        "passkey-name": "laptop", "passkey-current": PASSWORD,
+    }
+    assert auth.client.post("/settings/security/passkey", data=data).status_code == 302
+    assert count_rows(app)["second_factors"] == 1

@@ -21,6 +21,8 @@ changes the code. It stops a stolen or guessed password from opening a login.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
@@ -193,9 +195,12 @@ def remove(s: Session, login: ActiveLogin, factor_id: uuid.UUID) -> None:
         _end_others(s, login)
 
 
-def _answer(s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, check: Callable[[], T | None]) -> T:
+def _answer(
+    s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, check: Callable[[Login], T | None]
+) -> T:
     """One answer at the second step (or to "confirm it is you"): ``check`` runs in the
-    transaction and returns what a right answer gives, None for a wrong one.
+    transaction, with the login's row as it stands, and returns what a right answer gives,
+    None for a wrong one.
 
     A wrong answer raises WrongCode, counted per login (the fifth ends it: LoginExpired)
     and per account (TooManyAttempts before the check when this one must wait)."""
@@ -205,7 +210,7 @@ def _answer(s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, che
             with transaction(s):
                 _lock_person(s, login)
                 row = _login_row(s, login)
-                given = check()
+                given = check(row)
                 if given is not None:
                     _confirmed(s, login, now)
                     return given
@@ -228,7 +233,7 @@ def confirm(s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now:
     now = now or _now()
     vault = Vault(login.key)
 
-    def check() -> bool | None:
+    def check(_row: Login) -> bool | None:
         for factor in s.scalars(
             sa.select(SecondFactor)
             .where(SecondFactor.user_id == login.user.id, SecondFactor.kind == "totp")
@@ -255,7 +260,7 @@ def confirm_with_recovery_code(
     wrong authenticator code (see _answer)."""
     now = now or _now()
 
-    def check() -> str | None:
+    def check(_row: Login) -> str | None:
         user = s.get_one(User, login.user.id, populate_existing=True)
         return accounts.new_recovery_code_for(user, login.key) if accounts.opens_with_recovery_code(user, code) else None
 
@@ -366,10 +371,32 @@ def _passkeys(s: Session, login: ActiveLogin) -> list[tuple[SecondFactor, dict[s
     return [(row, json.loads(opened)) for row in rows if (opened := _open(vault, row, "secret")) is not None]
 
 
-def passkey_registration(s: Session, login: ActiveLogin, rp: RelyingParty, account: str, challenge: bytes) -> str:
+def _challenge(login: ActiveLogin, row: Login) -> bytes:
+    """What a passkey must sign for this login now. Kept nowhere: it is derived from the
+    login's secret token (the cookie's; the database holds only its hash) and from what
+    the login row says of its answers, which every checked answer changes (a right one
+    sets factor_confirmed_at, a wrong one counts in factor_failures). So every page shows
+    the same challenge until an answer is checked, and a signature works once.
+
+    Not kept in the session: the session is a cookie, and a background request answered
+    after the page that put a challenge in it would have put back the cookie without it.
+    """
+    confirmed = row.factor_confirmed_at.isoformat() if row.factor_confirmed_at else "-"
+    state = f"consent/passkey-challenge/v1\0{confirmed}\0{row.factor_failures}".encode()
+    return hmac.new(login.token.encode(), state, hashlib.sha256).digest()
+
+
+def _current_challenge(s: Session, login: ActiveLogin) -> bytes:
+    row = s.get(Login, login.lookup, populate_existing=True)
+    if row is None:
+        raise LoginExpired("this login has ended")
+    return _challenge(login, row)
+
+
+def passkey_registration(s: Session, login: ActiveLogin, rp: RelyingParty, account: str) -> str:
     """The options for the browser's navigator.credentials.create(), as JSON."""
     options = webauthn.generate_registration_options(
-        challenge=challenge,
+        challenge=_current_challenge(s, login),
         rp_id=rp.id,
         rp_name=rp.name,
         user_id=login.user.id.bytes,
@@ -391,25 +418,28 @@ def add_passkey(
     rp: RelyingParty,
     *,
     response: str,
-    challenge: bytes,
     name: str,
     now: datetime | None = None,
 ) -> None:
-    """Keep the passkey the browser made, once its answer to ``challenge`` checks out.
-    Every other login ends; this one counts as freshly confirmed."""
+    """Keep the passkey the browser made, once its answer to this login's challenge checks
+    out. Every other login ends; this one counts as freshly confirmed."""
     now = now or _now()
-    try:
-        made = webauthn.verify_registration_response(
-            credential=response, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=rp.origin
-        )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as e:
-        raise WrongCode(f"the passkey's registration does not verify: {type(e).__name__}") from None
-    stored = {
-        "credential_id": bytes_to_base64url(made.credential_id),
-        "public_key": bytes_to_base64url(made.credential_public_key),
-        "sign_count": made.sign_count,
-    }
     with transaction(s):
+        _lock_person(s, login)
+        try:
+            made = webauthn.verify_registration_response(
+                credential=response,
+                expected_challenge=_challenge(login, _login_row(s, login)),
+                expected_rp_id=rp.id,
+                expected_origin=rp.origin,
+            )
+        except (WebAuthnException, ValueError, KeyError, TypeError) as e:
+            raise WrongCode(f"the passkey's registration does not verify: {type(e).__name__}") from None
+        stored = {
+            "credential_id": bytes_to_base64url(made.credential_id),
+            "public_key": bytes_to_base64url(made.credential_public_key),
+            "sign_count": made.sign_count,
+        }
         row = SecondFactor(id=uuid.uuid4(), user_id=login.user.id, kind="passkey", created_at=now)
         vault = Vault(login.key)
         vault.write(row, "name", name.strip() or "Passkey")
@@ -419,14 +449,14 @@ def add_passkey(
         _confirmed(s, login, now)
 
 
-def passkey_authentication(s: Session, login: ActiveLogin, rp: RelyingParty, challenge: bytes) -> str | None:
+def passkey_authentication(s: Session, login: ActiveLogin, rp: RelyingParty) -> str | None:
     """Options for navigator.credentials.get() over the person's passkeys, as JSON; None
     without any."""
     keys_ = _passkeys(s, login)
     if not keys_:
         return None
     options = webauthn.generate_authentication_options(
-        challenge=challenge,
+        challenge=_current_challenge(s, login),
         rp_id=rp.id,
         allow_credentials=[
             PublicKeyCredentialDescriptor(id=base64url_to_bytes(stored["credential_id"])) for _row, stored in keys_
@@ -442,26 +472,26 @@ def confirm_passkey(
     rp: RelyingParty,
     *,
     response: str,
-    challenge: bytes,
     guesses: Guesses,
     now: datetime | None = None,
 ) -> None:
     """Complete a pending login, or refresh a confirmation, with a passkey's signature over
-    ``challenge``. WrongCode (counted like a wrong code, see _answer) when it does not verify."""
+    this login's challenge. WrongCode (counted like a wrong code, see _answer) when it does
+    not verify."""
     now = now or _now()
     try:
         answered = json.loads(response).get("id", "")
     except (ValueError, AttributeError):
         answered = ""
 
-    def check() -> bool | None:
+    def check(row: Login) -> bool | None:
         for factor, stored in _passkeys(s, login):
             if answered != stored["credential_id"]:
                 continue
             try:
                 checked = webauthn.verify_authentication_response(
                     credential=response,
-                    expected_challenge=challenge,
+                    expected_challenge=_challenge(login, row),
                     expected_rp_id=rp.id,
                     expected_origin=rp.origin,
                     credential_public_key=base64url_to_bytes(stored["public_key"]),

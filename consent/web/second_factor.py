@@ -7,12 +7,11 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -104,26 +103,6 @@ def relying_party() -> factors.RelyingParty | None:
     except ValueError:
         return factors.RelyingParty(host, f"{base.scheme}://{base.netloc}") if host else None
     return None
-
-
-_CHALLENGE = "passkey-challenge"
-
-
-def challenge() -> bytes:
-    """The challenge the browser must sign, kept (signed) in the session until it is used:
-    the same for every page until then, so a second tab or a background request that
-    shows a page again does not void the one the person is answering."""
-    if _CHALLENGE not in session:
-        session[_CHALLENGE] = secrets.token_bytes(32).hex()
-    return bytes.fromhex(session[_CHALLENGE])
-
-
-def take_challenge() -> bytes:
-    """The challenge given out last, once: a second answer to it finds none."""
-    try:
-        return bytes.fromhex(session.pop(_CHALLENGE, ""))
-    except ValueError:
-        return b""
 
 
 def init_app(app: Flask) -> None:

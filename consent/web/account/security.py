@@ -17,7 +17,7 @@ from consent.services import accounts, factors
 from consent.web.account import bp
 from consent.web.account.forms import TOTP_SECRET, AddPasskeyForm, AddTotpForm, EndLoginForm, RemoveFactorForm
 from consent.web.logins import account_settings
-from consent.web.second_factor import challenge, fresh_factor_required, relying_party, take_challenge
+from consent.web.second_factor import fresh_factor_required, relying_party
 
 _ISSUER = "Consent manager"
 
@@ -33,9 +33,7 @@ def _security_page(
     rp = relying_party()
     passkey_options = None
     if rp is not None:
-        passkey_options = factors.passkey_registration(
-            db.session(), current_user.login, rp, current_user.email, challenge()
-        )
+        passkey_options = factors.passkey_registration(db.session(), current_user.login, rp, current_user.email)
     html = render_template(
         "account/security.html",
         factors=factors.list_factors(db.session(), current_user.login),
@@ -85,7 +83,6 @@ def add_totp() -> Response | tuple[str, int]:
 @fresh_factor_required("account.security")
 def add_passkey() -> Response | tuple[str, int]:
     form = AddPasskeyForm(prefix="passkey")
-    challenge = take_challenge()
     rp = relying_party()
     if not form.validate_on_submit() or not _password_ok(form):
         return _security_page(passkey_form=form, status=400)
@@ -93,7 +90,7 @@ def add_passkey() -> Response | tuple[str, int]:
         abort(400)
     try:
         factors.add_passkey(
-            db.session(), current_user.login, rp, response=form.response.data, challenge=challenge, name=form.name.data
+            db.session(), current_user.login, rp, response=form.response.data, name=form.name.data
         )
     except factors.WrongCode:
         form.response.errors.append(_("This passkey could not be checked. Try again."))

@@ -15,7 +15,7 @@ from consent.web.auth import bp
 from consent.web.auth.forms import SecondStepForm
 from consent.web.logins import account_settings
 from consent.web.pages import form_page, recovery_code_page, safe_next
-from consent.web.second_factor import challenge, relying_party, take_challenge
+from consent.web.second_factor import relying_party
 
 
 @bp.route("/login/second-step", methods=["GET", "POST"])
@@ -33,9 +33,7 @@ def second_step() -> str | Response | tuple[str, int]:
                 rp = relying_party()
                 if rp is None:
                     raise factors.WrongCode("passkeys need the app at a domain name")
-                factors.confirm_passkey(
-                    db.session(), login, rp, response=form.passkey.data, challenge=take_challenge(), guesses=guesses
-                )
+                factors.confirm_passkey(db.session(), login, rp, response=form.passkey.data, guesses=guesses)
             elif (form.code.data or "").strip():
                 factors.confirm(db.session(), login, form.code.data, guesses=guesses)
             elif (form.recovery_code.data or "").strip():
@@ -78,9 +76,9 @@ def second_step() -> str | Response | tuple[str, int]:
 
 
 def _page(form: SecondStepForm, pending: bool) -> tuple[str, int]:
-    """The second step, with a fresh passkey challenge when the person has passkeys."""
+    """The second step, with this login's passkey challenge when the person has passkeys."""
     rp = relying_party()
-    options = factors.passkey_authentication(db.session(), current_user.login, rp, challenge()) if rp else None
+    options = factors.passkey_authentication(db.session(), current_user.login, rp) if rp else None
     return form_page(
         "auth/second_step.html",
         form=form,
