@@ -244,6 +244,16 @@ def test_after_confirming_it_is_you_a_mail_link_opens_where_it_led(app, auth, ma
     assert Auth(app.test_client()).login().status_code == 302  # the old address still logs in: nothing changed
 
 
+def test_deleting_the_account_takes_its_factors_with_it(app, auth):
+    auth.register()
+    turn_on(auth)
+    Auth(app.test_client()).login()  # a pending login too
+    data = {"delete-current": PASSWORD, "delete-understood": "y"}
+    assert auth.post("/settings", data, action="/settings/delete", prefix="delete").status_code == 302
+    after = count_rows(app)
+    assert (after["users"], after["second_factors"], after["logins"]) == (0, 0, 0)
+
+
 def test_removing_the_factor_needs_password_and_factor(app, protected):
     ada, secret = protected
     ada.login()
