@@ -90,6 +90,24 @@ def test_the_code_completes_the_log_in_once(app, protected):
     assert other.client.get("/dashboard").status_code == 302
 
 
+def test_the_second_step_gives_the_login_a_new_token(app, protected):
+    """Whoever saw or planted the pending login's cookie holds nothing once the owner has
+    passed the second step: the completed login has a token of its own."""
+    ada, secret = protected
+    ada.login()
+    pending_cookie = ada.client.get_cookie("consent_session").value
+    with app.app_context():
+        (before,) = [row.lookup for row in db.session().query(Login)]
+    done = second_step(ada, code=_code(secret, steps=1))
+    assert done.status_code == 302 and ada.client.get("/dashboard").status_code == 200
+    with app.app_context():
+        (after,) = db.session().query(Login).all()
+    assert after.lookup != before and not after.pending
+    planted = app.test_client()
+    planted.set_cookie("consent_session", pending_cookie)
+    assert planted.get("/dashboard").headers["Location"].startswith("/login")
+
+
 def test_five_wrong_codes_end_the_pending_login(app, protected):
     _ada, _secret = protected
     thief = Auth(app.test_client())

@@ -169,6 +169,20 @@ def _open_login(s: Session, user: User, key: DataKey, now: datetime, *, pending:
     return ActiveLogin(user, key, token, pending)
 
 
+def renew_login(s: Session, login: ActiveLogin, old: Login, now: datetime) -> ActiveLogin:
+    """``login``, complete, under a new token, in the caller's transaction: its row ``old``
+    gives way to a new one that keeps its start (the absolute lifetime still counts from
+    the password). Called when the second step completes a pending login, so that whoever
+    saw or planted the pending login's cookie holds nothing after it."""
+    renewed = _open_login(s, old.user, login.key, now)
+    s.flush()
+    row = s.get_one(Login, renewed.lookup)
+    row.created_at = old.created_at
+    row.factor_confirmed_at = now
+    s.delete(old)
+    return renewed
+
+
 @functools.lru_cache(maxsize=4)
 def _decoy_hash(params: Argon2Params) -> str:
     return passwords.hasher(params).hash("consent: a password no account has")

@@ -197,10 +197,11 @@ def remove(s: Session, login: ActiveLogin, factor_id: uuid.UUID) -> None:
 
 def _answer(
     s: Session, login: ActiveLogin, guesses: Guesses, now: datetime, check: Callable[[Login], T | None]
-) -> T:
+) -> tuple[ActiveLogin, T]:
     """One answer at the second step (or to "confirm it is you"): ``check`` runs in the
     transaction, with the login's row as it stands, and returns what a right answer gives,
-    None for a wrong one.
+    None for a wrong one. A right answer returns the login (under a new token when it
+    completed a pending one: the caller gives the browser the new cookie) and that.
 
     A wrong answer raises WrongCode, counted per login (the fifth ends it: LoginExpired)
     and per account (TooManyAttempts before the check when this one must wait)."""
@@ -212,8 +213,10 @@ def _answer(
                 row = _login_row(s, login)
                 given = check(row)
                 if given is not None:
+                    if row.pending:
+                        return accounts.renew_login(s, login, row, now), given
                     _confirmed(s, login, now)
-                    return given
+                    return login, given
                 row.factor_failures += 1
                 ended = row.factor_failures >= MAX_WRONG_CODES
                 if ended:
@@ -225,10 +228,13 @@ def _answer(
         raise
 
 
-def confirm(s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now: datetime | None = None) -> None:
-    """Complete a pending login, or refresh a confirmation, with an authenticator's code.
+def confirm(
+    s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now: datetime | None = None
+) -> ActiveLogin:
+    """Complete a pending login, or refresh a confirmation, with an authenticator's code;
+    the login it leaves (see _answer).
 
-    WrongCode when no factor gives this code now (or it was used already); see _answer.
+    WrongCode when no factor gives this code now (or it was used already).
     """
     now = now or _now()
     vault = Vault(login.key)
@@ -249,15 +255,15 @@ def confirm(s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now:
                 return True
         return None
 
-    _answer(s, login, guesses, now, check)
+    return _answer(s, login, guesses, now, check)[0]
 
 
 def confirm_with_recovery_code(
     s: Session, login: ActiveLogin, code: str, *, guesses: Guesses, now: datetime | None = None
-) -> str:
+) -> tuple[ActiveLogin, str]:
     """Complete the second step with the recovery code, which is then used up: the new one
-    returned must be shown to the person, once. A wrong one is WrongCode, counted like a
-    wrong authenticator code (see _answer)."""
+    returned (with the login, see _answer) must be shown to the person, once. A wrong one
+    is WrongCode, counted like a wrong authenticator code."""
     now = now or _now()
 
     def check(_row: Login) -> str | None:
@@ -474,10 +480,10 @@ def confirm_passkey(
     response: str,
     guesses: Guesses,
     now: datetime | None = None,
-) -> None:
+) -> ActiveLogin:
     """Complete a pending login, or refresh a confirmation, with a passkey's signature over
-    this login's challenge. WrongCode (counted like a wrong code, see _answer) when it does
-    not verify."""
+    this login's challenge; the login it leaves (see _answer). WrongCode (counted like a
+    wrong code) when it does not verify."""
     now = now or _now()
     try:
         answered = json.loads(response).get("id", "")
@@ -503,4 +509,4 @@ def confirm_passkey(
             return True
         return None
 
-    _answer(s, login, guesses, now, check)
+    return _answer(s, login, guesses, now, check)[0]

@@ -13,7 +13,7 @@ from consent.services import factors, platforms
 from consent.web import limits
 from consent.web.auth import bp
 from consent.web.auth.forms import SecondStepForm
-from consent.web.logins import account_settings
+from consent.web.logins import account_settings, start_login
 from consent.web.pages import form_page, recovery_code_page, safe_next
 from consent.web.second_factor import relying_party
 
@@ -33,11 +33,13 @@ def second_step() -> str | Response | tuple[str, int]:
                 rp = relying_party()
                 if rp is None:
                     raise factors.WrongCode("passkeys need the app at a domain name")
-                factors.confirm_passkey(db.session(), login, rp, response=form.passkey.data, guesses=guesses)
+                done_login = factors.confirm_passkey(
+                    db.session(), login, rp, response=form.passkey.data, guesses=guesses
+                )
             elif (form.code.data or "").strip():
-                factors.confirm(db.session(), login, form.code.data, guesses=guesses)
+                done_login = factors.confirm(db.session(), login, form.code.data, guesses=guesses)
             elif (form.recovery_code.data or "").strip():
-                new_code = factors.confirm_with_recovery_code(
+                done_login, new_code = factors.confirm_with_recovery_code(
                     db.session(), login, form.recovery_code.data, guesses=guesses
                 )
             else:
@@ -58,9 +60,11 @@ def second_step() -> str | Response | tuple[str, int]:
             else:
                 form.recovery_code.errors.append(_("This recovery code does not open your account."))
             return _page(form, pending)
+        if done_login.token != login.token:  # a pending login, completed under a new token
+            start_login(done_login)
         if pending:  # now that the login is whole, lapsed grants enter the ledger
             try:
-                platforms.record_expiries(db.session(), login)
+                platforms.record_expiries(db.session(), done_login)
             except IntegrityAlarm:
                 pass  # nothing recorded; the next page shows the alarm
         done: Response = (
