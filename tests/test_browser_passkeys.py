@@ -51,23 +51,28 @@ def _log_in(page: Page, url: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_a_passkey_is_made_and_then_logs_in(live: tuple[str, Flask], page_with_authenticator: Page, browser: Browser):  # noqa: F811
-    url, app = live
-    url = _at_localhost(url)
-    page = page_with_authenticator
+def register_with_passkey(page: Page, url: str, name: str) -> None:
+    """A new account, then a passkey made on the security page as a person does."""
     page.goto(url + "/register")
     page.get_by_label("E-mail").fill("ada@example.org")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
     page.get_by_role("link", name="I have kept it, continue").click()
-
     page.goto(url + "/settings/security")
     form = page.locator("form[data-passkey-mode=create]")
-    form.get_by_label("Name").fill("phone")
+    form.get_by_label("Name").fill(name)
     form.get_by_label("Current password").fill(PASSWORD)
     form.get_by_role("button", name="Make a passkey").click()
     expect(page.get_by_text("Your passkey is set up.")).to_be_visible()
+    expect(page.locator("li strong", has_text=name)).to_be_visible()  # listed by its name
+
+
+def test_a_passkey_is_made_and_then_logs_in(live: tuple[str, Flask], page_with_authenticator: Page, browser: Browser):  # noqa: F811
+    url, app = live
+    url = _at_localhost(url)
+    page = page_with_authenticator
+    register_with_passkey(page, url, "phone")
     with app.app_context():
         assert db.session().query(SecondFactor).filter_by(kind="passkey").count() == 1
 
@@ -100,18 +105,7 @@ def test_a_passkey_confirms_a_sensitive_change_and_is_removed(live: tuple[str, F
     url, app = live
     url = _at_localhost(url)
     page = page_with_authenticator
-    page.goto(url + "/register")
-    page.get_by_label("E-mail").fill("ada@example.org")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    page.get_by_role("link", name="I have kept it, continue").click()
-    page.goto(url + "/settings/security")
-    form = page.locator("form[data-passkey-mode=create]")
-    form.get_by_label("Name").fill("work laptop")
-    form.get_by_label("Current password").fill(PASSWORD)
-    form.get_by_role("button", name="Make a passkey").click()
-    expect(page.get_by_text("work laptop")).to_be_visible()
+    register_with_passkey(page, url, "work laptop")
 
     with app.app_context():  # eleven minutes pass
         s = db.session()
