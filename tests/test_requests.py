@@ -90,7 +90,7 @@ def test_french_access_request_from_pdf_to_complaint(person, client, app):
 
     request_id = request_page.rsplit("/", 1)[1]
     reminder = client.get(f"{letter_url(platform_id)}?kind=reminder&parent={request_id}").get_data(as_text=True)
-    assert "Le 1 septembre 2026, je vous ai adressé une demande d&#39;accès" in reminder
+    assert "Le 1er septembre 2026, je vous ai adressé une demande d&#39;accès" in reminder
     assert post_letter(person, platform_id, kind="reminder", parent=request_id, step="sent").status_code == 302
 
     complaint = client.get(f"{letter_url(platform_id)}?kind=complaint&parent={request_id}").get_data(as_text=True)
@@ -99,7 +99,7 @@ def test_french_access_request_from_pdf_to_complaint(person, client, app):
     )  # the person lives in France
     assert "j&#39;introduis une réclamation à l&#39;encontre du responsable du traitement suivant" in complaint
     assert '<option selected value="webform">' in complaint  # the CNIL takes complaints by web form
-    assert "Les reçus de ces courriers dans mon registre de consentements signé" in complaint
+    assert "Chacun de mes courriers est consigné dans mon registre de consentements" in complaint
     assert "- une demande d&#39;accès à mes données personnelles (article 15 du RGPD), 1 septembre 2026" in complaint
     assert complaint.count("SHA-256") == 2  # the access request and its reminder
     filed = post_letter(
@@ -390,7 +390,7 @@ def test_the_same_request_to_several_platforms(person, client, app):
         "02-kredit-wachter-gmbh.txt",
     ]
     assert "Objet : Demande d'accès" in archive.read("01-boutique-eclair-sarl.txt").decode()
-    assert "Betreff: Antrag auf Auskunft" in archive.read("02-kredit-wachter-gmbh.txt").decode()
+    assert "\n\nAntrag auf Auskunft über meine" in archive.read("02-kredit-wachter-gmbh.txt").decode()
     assert count_rows(app)["requests"] == 0  # downloading records nothing
     recorded = person.post(
         "/requests/several", {"kind": "access", "language": "auto", "platforms": [first, second], "step": "sent"}

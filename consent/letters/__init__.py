@@ -1,14 +1,24 @@
-"""GDPR letters: what each kind says, in French, English and German. Pure: no Flask, no
-database. The texts are Jinja templates in templates/letters/<language>/<kind>.txt;
-consent.letters.output turns a composed letter into text, PDF, an e-mail or a mailto link.
+"""GDPR letters: what each kind says, in the languages of Europe. Pure: no Flask, no
+database.
+
+Each language is a folder, templates/letters/<language>/: ``words.toml`` holds the short
+texts (subjects, names of letters, labels, the date line, the grounds for restriction)
+and ``<kind>.txt`` the body of each kind, a Jinja template extending ``base.txt``.
+consent.letters.output turns a composed letter into text, PDF, an e-mail or a mail link.
+
+A letter never carries a placeholder for the person to fill in: what a kind needs (the
+correction for a rectification, a ground for a restriction, the particular situation for
+an objection under Article 21(1)) is asked for, and its absence is a LetterError.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -27,108 +37,29 @@ KINDS = (
     "reminder",
     "complaint",
 )
-LANGUAGES = ("fr", "en", "de")
+#: Kinds that ask the controller for something within the time limit of Article 12(3).
+REQUESTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdrawal")
+#: The letters' languages, in the order a person is offered them; each is a folder of templates.
+_ORDER = ("fr", "en", "de", "es", "it", "nl", "pl", "pt")
+#: Article 18(1)(a)-(d).
+GROUNDS = ("a", "b", "c", "d")
 
-SUBJECTS = {
-    "en": {
-        "access": "Request for access to my personal data (Article 15 GDPR)",
-        "rectification": "Request for rectification of my personal data (Article 16 GDPR)",
-        "erasure": "Request for erasure of my personal data (Article 17 GDPR)",
-        "restriction": "Request for restriction of processing (Article 18 GDPR)",
-        "portability": "Request for data portability (Article 20 GDPR)",
-        "objection": "Objection to the processing of my personal data (Article 21 GDPR)",
-        "withdrawal": "Withdrawal of my consent (Article 7(3) GDPR)",
-        "reminder": "Reminder: my request of {sent} is still unanswered",
-        "complaint": "Complaint against {platform} (Article 77 GDPR)",
-    },
-    "fr": {
-        "access": "Demande d'accès à mes données personnelles (article 15 du RGPD)",
-        "rectification": "Demande de rectification de mes données personnelles (article 16 du RGPD)",
-        "erasure": "Demande d'effacement de mes données personnelles (article 17 du RGPD)",
-        "restriction": "Demande de limitation du traitement (article 18 du RGPD)",
-        "portability": "Demande de portabilité de mes données (article 20 du RGPD)",
-        "objection": "Opposition au traitement de mes données personnelles (article 21 du RGPD)",
-        "withdrawal": "Retrait de mon consentement (article 7, paragraphe 3, du RGPD)",
-        "reminder": "Relance : ma demande du {sent} reste sans réponse",
-        "complaint": "Réclamation contre {platform} (article 77 du RGPD)",
-    },
-    "de": {
-        "access": "Antrag auf Auskunft über meine personenbezogenen Daten (Art. 15 DSGVO)",
-        "rectification": "Antrag auf Berichtigung meiner personenbezogenen Daten (Art. 16 DSGVO)",
-        "erasure": "Antrag auf Löschung meiner personenbezogenen Daten (Art. 17 DSGVO)",
-        "restriction": "Antrag auf Einschränkung der Verarbeitung (Art. 18 DSGVO)",
-        "portability": "Antrag auf Datenübertragbarkeit (Art. 20 DSGVO)",
-        "objection": "Widerspruch gegen die Verarbeitung meiner personenbezogenen Daten (Art. 21 DSGVO)",
-        "withdrawal": "Widerruf meiner Einwilligung (Art. 7 Abs. 3 DSGVO)",
-        "reminder": "Erinnerung: mein Antrag vom {sent} ist unbeantwortet",
-        "complaint": "Beschwerde gegen {platform} (Art. 77 DSGVO)",
-    },
-}
 
-#: "I sent you <what>": how a reminder or complaint names the original request.
-WHAT = {
-    "en": {
-        "access": "a request for access to my personal data (Article 15 GDPR)",
-        "rectification": "a request for rectification (Article 16 GDPR)",
-        "erasure": "a request for erasure (Article 17 GDPR)",
-        "restriction": "a request for restriction of processing (Article 18 GDPR)",
-        "portability": "a request for data portability (Article 20 GDPR)",
-        "objection": "an objection to processing (Article 21 GDPR)",
-        "withdrawal": "the withdrawal of my consent (Article 7(3) GDPR)",
-        "reminder": "a reminder",
-    },
-    "fr": {
-        "access": "une demande d'accès à mes données personnelles (article 15 du RGPD)",
-        "rectification": "une demande de rectification (article 16 du RGPD)",
-        "erasure": "une demande d'effacement (article 17 du RGPD)",
-        "restriction": "une demande de limitation du traitement (article 18 du RGPD)",
-        "portability": "une demande de portabilité (article 20 du RGPD)",
-        "objection": "une opposition au traitement (article 21 du RGPD)",
-        "withdrawal": "le retrait de mon consentement (article 7, paragraphe 3, du RGPD)",
-        "reminder": "une relance",
-    },
-    "de": {
-        "access": "einen Antrag auf Auskunft über meine personenbezogenen Daten (Art. 15 DSGVO)",
-        "rectification": "einen Antrag auf Berichtigung (Art. 16 DSGVO)",
-        "erasure": "einen Antrag auf Löschung (Art. 17 DSGVO)",
-        "restriction": "einen Antrag auf Einschränkung der Verarbeitung (Art. 18 DSGVO)",
-        "portability": "einen Antrag auf Datenübertragbarkeit (Art. 20 DSGVO)",
-        "objection": "einen Widerspruch gegen die Verarbeitung (Art. 21 DSGVO)",
-        "withdrawal": "den Widerruf meiner Einwilligung (Art. 7 Abs. 3 DSGVO)",
-        "reminder": "eine Erinnerung",
-    },
-}
+def _available() -> tuple[str, ...]:
+    root = resource_dir("templates") / "letters"
+    return tuple(lang for lang in _ORDER if (root / lang / "words.toml").is_file())
 
-_LABELS = {
-    "en": {"email": "E-mail: ", "phone": "Phone: ", "birth": "Date of birth: "},
-    "fr": {"email": "E-mail : ", "phone": "Téléphone : ", "birth": "Date de naissance : "},
-    "de": {"email": "E-Mail: ", "phone": "Telefon: ", "birth": "Geburtsdatum: "},
-}
 
-_TIMELINE = {
-    "en": (
-        "{sent}: I sent {what}",
-        "{received}: you received it{estimated}",
-        "{due}: the time limit expired",
-        " (estimated)",
-    ),
-    "fr": (
-        "{sent} : j'ai adressé {what}",
-        "{received} : réception par le responsable{estimated}",
-        "{due} : expiration du délai",
-        " (date estimée)",
-    ),
-    "de": (
-        "{sent}: ich habe {what} geschickt",
-        "{received}: Eingang beim Verantwortlichen{estimated}",
-        "{due}: Ablauf der Frist",
-        " (geschätzt)",
-    ),
-}
+LANGUAGES = _available()
 
 
 class LetterError(ConsentError):
-    """A letter cannot be composed as asked (unknown kind or language, missing facts)."""
+    """A letter cannot be composed as asked. ``missing`` names what the person must give
+    (``details``, ``grounds``, ``situation``, ``name``), or is empty for a caller's mistake."""
+
+    def __init__(self, message: str, *, missing: str = "") -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -177,6 +108,10 @@ class Original:
 
 @dataclass(frozen=True)
 class LetterRequest:
+    """Everything a letter is written from. ``today`` is the day it is sent, ``received``
+    the day it reaches the recipient (estimated for post) and ``due`` the deadline it
+    states: the caller computes both from the same rules as the tracker."""
+
     kind: str
     language: str
     sender: Identity
@@ -191,18 +126,64 @@ class LetterRequest:
     original: Original | None = None
     platform: Party | None = None
     due: date | None = None
+    received: date | None = None
     direct_marketing: bool = False
+    #: The town written beside the date ("Strasbourg, le 29 janvier 2027").
+    place: str = ""
+    #: Restriction: which of Article 18(1)(a)-(d) apply.
+    grounds: tuple[str, ...] = ()
+    #: Objection under Article 21(1): the grounds relating to the person's particular situation.
+    situation: str = ""
+    #: Portability: the controller to transmit the data to directly (Article 20(2)), if any.
+    transmit_to: str = ""
+    #: What is enclosed (a complaint's evidence), named in the letter's language.
+    enclosures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Letter:
+    """A composed letter: ``text`` is the whole of it as plain text (what is sent, stored
+    and fingerprinted); the parts let a layout place each block where it belongs."""
+
     kind: str
     language: str
     subject: str
     text: str
     sender: Identity
     recipient: Party
+    sender_block: str = ""
+    recipient_block: str = ""
+    dateline: str = ""
+    #: From the salutation to the signature.
+    body: str = ""
+    #: The word that introduces the subject in plain text ("Objet : "); empty where the convention has none.
+    subject_label: str = ""
     attachments: tuple[str, ...] = field(default=())
+
+    def parts(self) -> dict[str, str]:
+        """What a stored letter keeps to be laid out again."""
+        return {
+            "sender_block": self.sender_block,
+            "recipient_block": self.recipient_block,
+            "dateline": self.dateline,
+            "body": self.body,
+            "subject_label": self.subject_label,
+        }
+
+
+@functools.cache
+def words(language: str) -> dict[str, Any]:
+    """The short texts of a language (templates/letters/<language>/words.toml)."""
+    if language not in LANGUAGES:
+        raise LetterError(f"unknown language: expected one of {', '.join(LANGUAGES)}, got {language!r}")
+    path = resource_dir("templates") / "letters" / language / "words.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def name_of(kind: str, language: str) -> str:
+    """A letter's name as a list item ("Request for access (Article 15 GDPR)")."""
+    names: dict[str, str] = words(language)["names"]
+    return names.get(kind, kind)
 
 
 @functools.cache
@@ -216,9 +197,13 @@ def _environment() -> Environment:
     )
 
 
-def _day(day: date, language: str) -> str:
-    # English letters go to European addresses: "1 September 2026", not "September 1, 2026".
-    return format_date(day, format="long", locale="en_GB" if language == "en" else language)
+def day(value: date, language: str) -> str:
+    """A date written out in the language's long form ("1er mars 2027", "1. März 2027")."""
+    w = words(language)
+    text = format_date(value, format="long", locale=w["locale"])
+    if value.day == 1 and w.get("first_day"):
+        text = re.sub(r"^1(?=\D)", w["first_day"], text)
+    return text
 
 
 def _name(text: str) -> str:
@@ -230,8 +215,7 @@ def _block(*lines: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def compose(request: LetterRequest) -> Letter:
-    """The letter's subject and text, in the request's language."""
+def _check(request: LetterRequest) -> None:
     if request.kind not in KINDS:
         raise LetterError(f"unknown letter kind: expected one of {', '.join(KINDS)}, got {request.kind!r}")
     if request.language not in LANGUAGES:
@@ -241,61 +225,104 @@ def compose(request: LetterRequest) -> Letter:
     if request.kind == "complaint" and request.platform is None:
         raise LetterError("a complaint needs the controller it is against")
     if not request.sender.name.strip():
-        raise LetterError("a letter needs the sender's name")
+        raise LetterError("a letter needs the sender's name", missing="name")
+    if request.kind == "rectification" and not request.details.strip():
+        raise LetterError("a rectification needs what is wrong and what it should say", missing="details")
+    if request.kind == "restriction":
+        if not request.grounds:
+            raise LetterError("a restriction needs at least one ground of Article 18(1)", missing="grounds")
+        unknown = set(request.grounds) - set(GROUNDS)
+        if unknown:
+            raise LetterError(f"expected grounds among {', '.join(GROUNDS)}, got {sorted(unknown)}")
+    if request.kind == "objection" and not request.direct_marketing and not request.situation.strip():
+        # Article 21(1) asks for grounds relating to the person's particular situation.
+        raise LetterError("an objection needs the grounds of your particular situation", missing="situation")
+
+
+def compose(request: LetterRequest) -> Letter:
+    """The letter's subject and text, in the request's language."""
+    _check(request)
     lang = request.language
-    labels = _LABELS[lang]
+    w = words(lang)
+    labels = w["labels"]
     sender = request.sender
     sender_block = _block(
         _name(sender.name),
-        sender.address,
+        sender.address.strip(),
         labels["email"] + sender.email if sender.email else "",
         labels["phone"] + sender.phone if sender.phone else "",
-        labels["birth"] + _day(sender.birth, lang) if sender.birth else "",
+        labels["birth"] + day(sender.birth, lang) if sender.birth else "",
     )
+    recipient_block = _block(_name(request.recipient.name), request.recipient.address.strip())
     original = None
     timeline: list[str] = []
     if request.original is not None:
         o = request.original
-        what = WHAT[lang].get(o.kind, o.kind)
+        what = w["what"].get(o.kind, o.kind)
         original = {
             "what": what,
-            "sent": _day(o.sent, lang),
-            "received": _day(o.received, lang),
-            "due": _day(o.due, lang),
+            "sent": day(o.sent, lang),
+            "received": day(o.received, lang),
+            "due": day(o.due, lang),
             "estimated": o.estimated,
             "partial": o.partial,
         }
-        sent_line, received_line, due_line, estimated = _TIMELINE[lang]
+        t = w["timeline"]
         timeline = [
-            sent_line.format(sent=original["sent"], what=what),
-            received_line.format(received=original["received"], estimated=estimated if o.estimated else ""),
-            due_line.format(due=original["due"]),
+            t["sent"].format(sent=original["sent"], what=what),
+            t["received"].format(received=original["received"], estimated=t["estimated"] if o.estimated else ""),
+            t["due"].format(due=original["due"]),
         ]
-    subject = SUBJECTS[lang][request.kind].format(
+    subject = w["subjects"][request.kind].format(
         sent=original["sent"] if original else "", platform=_name(request.platform.name) if request.platform else ""
     )
-    text = (
+    place = _name(request.place)
+    dateline = (w["dateline"] if place else w["date_only"]).format(place=place, date=day(request.today, lang))
+    # Post arrives later than it is sent: the deadline is stated with the day it assumes.
+    later = request.received is not None and request.received != request.today
+    body = (
         _environment()
         .get_template(f"letters/{lang}/{request.kind}.txt")
         .render(
-            sender_block=sender_block,
-            recipient_block=_block(_name(request.recipient.name), request.recipient.address),
-            place_date=_day(request.today, lang),
-            subject=subject,
             signature=_name(sender.name),
             identifiers=[(k, v) for k, v in request.identifiers if v.strip()],
             uses=list(request.uses),
             details=request.details.strip(),
-            references=[{**r.__dict__, "decided": _day(r.decided, lang)} for r in request.references],
+            references=[{**r.__dict__, "decided": day(r.decided, lang)} for r in request.references],
             ledger_key=request.ledger_key,
             original=original,
             timeline=timeline,
-            platform_block=_block(_name(request.platform.name), request.platform.address) if request.platform else "",
-            due=_day(request.due, lang) if request.due else "",
+            platform_block=_block(_name(request.platform.name), request.platform.address.strip())
+            if request.platform
+            else "",
+            due=day(request.due, lang) if request.due else "",
+            received=day(request.received, lang) if later and request.received else "",
             email=bool(sender.email),
             direct_marketing=request.direct_marketing,
+            grounds=[w["grounds"][g] for g in GROUNDS if g in request.grounds],
+            situation=request.situation.strip(),
+            transmit_to=_name(request.transmit_to),
+            enclosures=list(request.enclosures),
+            enclosures_label=w["enclosures"],
         )
     )
+    body = _tidy(body)
+    text = _tidy("\n\n".join([sender_block, recipient_block, dateline, w["subject_label"] + subject, body]))
+    return Letter(
+        request.kind,
+        lang,
+        subject,
+        text,
+        sender,
+        request.recipient,
+        sender_block=sender_block,
+        recipient_block=recipient_block,
+        dateline=dateline,
+        body=body,
+        subject_label=w["subject_label"],
+    )
+
+
+def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-    return Letter(request.kind, lang, subject, text, sender, request.recipient)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

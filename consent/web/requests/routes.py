@@ -25,7 +25,6 @@ from consent.directory.search import fold
 from consent.ledger import events
 from consent.letters import (
     LANGUAGES,
-    WHAT,
     Identity,
     LedgerReference,
     Letter,
@@ -34,6 +33,7 @@ from consent.letters import (
     Original,
     Party,
     compose,
+    name_of,
 )
 from consent.letters.output import mailto, one_line, to_email, to_pdf
 from consent.mail import SmtpSettings
@@ -217,7 +217,7 @@ def _compose_in_language(
                 found = ledger.citation(s, login, event["index"])
                 if found is not None:
                     cited.append(event["index"])
-                    label = WHAT[options.language].get(str(event["data"].get("kind", "")), "")
+                    label = name_of(str(event["data"].get("kind", "")), options.language)
                     at = events.parse_time(event["at"]).date()
                     references.append(LedgerReference(label, at, found.index, found.hash, found.size, found.root))
     original = None
