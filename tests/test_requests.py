@@ -100,7 +100,7 @@ def test_french_access_request_from_pdf_to_complaint(person, client, app):
     assert "j&#39;introduis une réclamation à l&#39;encontre du responsable du traitement suivant" in complaint
     assert '<option selected value="webform">' in complaint  # the CNIL takes complaints by web form
     assert "Chacun de mes courriers est consigné dans mon registre de consentements" in complaint
-    assert "- une demande d&#39;accès à mes données personnelles (article 15 du RGPD), 1 septembre 2026" in complaint
+    assert "- Demande d&#39;accès (article 15 du RGPD), 1er septembre 2026" in complaint
     assert complaint.count("SHA-256") == 2  # the access request and its reminder
     filed = post_letter(
         person, platform_id, kind="complaint", parent=request_id, authority="fr-cnil", channel="webform", step="sent"
