@@ -79,8 +79,9 @@ def to_email(letter: Letter, *, now: datetime) -> EmailMessage:
     message["Subject"] = one_line(letter.subject)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=one_line(letter.sender.email).rpartition("@")[2] or None)
-    message["Content-Language"] = letter.language
     message.set_content(letter.text)
+    # After set_content, which replaces the Content-* headers.
+    message["Content-Language"] = letter.language
     return message
 
 
