@@ -94,5 +94,5 @@ def test_renders_as_text_pdf_and_email(kind, language):
     assert not missing, f"characters lost in the PDF: {sorted(missing)}"
     message = to_email(letter, now=datetime(2026, 11, 27, 10, tzinfo=UTC))
     parsed = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
-    assert parsed["Subject"] == letter.subject and parsed["Content-Language"] == language
+    assert parsed["Subject"].strip() == letter.subject and parsed["Content-Language"] == language
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == letter.text.strip()
