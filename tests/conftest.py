@@ -151,3 +151,13 @@ def count_rows(app: Flask) -> dict[str, int]:
             name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             for name, table in Base.metadata.tables.items()
         }
+
+
+@pytest.fixture
+def person(auth):
+    """A registered person with the profile every letter needs (a name, an address in Paris)."""
+    auth.register()
+    auth.post(
+        "/profile", {"full_name": "Zoë Dupré", "postal_address": "12 rue de la Paix\n75002 Paris", "country": "FR"}
+    )
+    return auth

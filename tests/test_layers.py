@@ -5,7 +5,15 @@ import sys
 
 import pytest
 
-PURE = ["consent.keys", "consent.passwords", "consent.errors", "consent.config"]
+PURE = [
+    "consent.keys",
+    "consent.passwords",
+    "consent.errors",
+    "consent.config",
+    "consent.deadlines",
+    "consent.places",
+    "consent.directory.authorities",
+]
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -11,10 +11,9 @@ import pytest
 
 from tests.conftest import count_rows
 from tests.test_platforms import add_platform
-from tests.test_requests import (  # person and smtp_server are fixtures
+from tests.test_requests import (  # smtp_server is a fixture
     FRENCH_SHOP,
     events_of,
-    person,  # noqa: F401
     post_letter,
     shop_in_directory,
     smtp_server,  # noqa: F401
@@ -32,7 +31,7 @@ def _sent(app) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     return count_rows(app)["requests"], len(events_of(app))
 
 
-def test_replies_go_to_the_verified_address_not_the_one_typed_in_the_profile(person, app, outbox, tmp_path):  # noqa: F811
+def test_replies_go_to_the_verified_address_not_the_one_typed_in_the_profile(person, app, outbox, tmp_path):
     person.post("/profile", {"full_name": "Zoë Dupré", "country": "FR", "correspondence_email": "zoe@elsewhere.example"})
     platform_id = add_platform(person, **FRENCH_SHOP, directory=shop_in_directory(app, tmp_path))
     assert "Send it now by e-mail" in post_letter(person, platform_id).get_data(as_text=True)
@@ -52,7 +51,7 @@ def test_replies_go_to_the_verified_address_not_the_one_typed_in_the_profile(per
         {"directory": "shopwise", "email": "victim@example.net"},  # from the directory, address changed
     ],
 )
-def test_an_address_the_app_does_not_know_gets_no_mail(person, app, outbox, tmp_path, platform):  # noqa: F811
+def test_an_address_the_app_does_not_know_gets_no_mail(person, app, outbox, tmp_path, platform):
     shop_in_directory(app, tmp_path)
     platform_id = add_platform(person, **{**FRENCH_SHOP, **platform})
     shown = post_letter(person, platform_id)  # the letter, with the ways to send it
@@ -65,13 +64,13 @@ def test_an_address_the_app_does_not_know_gets_no_mail(person, app, outbox, tmp_
     assert outbox == [] and _sent(app) == before
 
 
-def test_a_letter_to_oneself_may_go_out(person, app, outbox):  # noqa: F811
+def test_a_letter_to_oneself_may_go_out(person, app, outbox):
     platform_id = add_platform(person, **{**FRENCH_SHOP, "email": "Ada@Example.org"})
     assert post_letter(person, platform_id, step="send_email").status_code == 302
     assert [recipients for _, recipients, _ in outbox] == [["Ada@Example.org"]]
 
 
-def test_a_person_sends_at_most_the_day_s_quota(person, app, outbox, tmp_path):  # noqa: F811
+def test_a_person_sends_at_most_the_day_s_quota(person, app, outbox, tmp_path):
     app.config["MAILS_PER_DAY"] = 2
     platform_id = add_platform(person, **FRENCH_SHOP, directory=shop_in_directory(app, tmp_path))
     assert [post_letter(person, platform_id, step="send_email").status_code for _ in range(2)] == [302, 302]

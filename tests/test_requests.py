@@ -32,15 +32,6 @@ FRENCH_SHOP = {
 }
 
 
-@pytest.fixture
-def person(auth):
-    auth.register()
-    auth.post(
-        "/profile", {"full_name": "Zoë Dupré", "postal_address": "12 rue de la Paix\n75002 Paris", "country": "FR"}
-    )
-    return auth
-
-
 def letter_url(platform_id: str) -> str:
     return f"/platforms/{platform_id}/letter"
 

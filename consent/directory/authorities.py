@@ -50,3 +50,16 @@ def competent_authorities(country: str) -> list[Authority]:
 def default_authority(country: str) -> Authority | None:
     competent = competent_authorities(country)
     return competent[0] if competent else None
+
+
+def authority_for(country: str, region: str = "") -> Authority | None:
+    """The authority a person living in ``country`` (and ``region``, a subdivision code such
+    as "NW") complains to by default. In Germany it is the Land's: the Länder supervise the
+    private sector (§ 40 BDSG), the federal BfDI only public bodies of the Federation and
+    telecommunication and postal companies, which the person can still choose."""
+    if region:
+        found = next((a for a in bundled() if a.region == f"{country.upper()}-{region.upper()}"), None)
+        if found is not None:
+            return found
+    # Without a known region, the national (federal) authority: the person can change it.
+    return default_authority(country)

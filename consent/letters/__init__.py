@@ -326,3 +326,59 @@ def compose(request: LetterRequest) -> Letter:
 def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def to_json(request: LetterRequest) -> dict[str, Any]:
+    """A letter request as JSON, to write the letter again later (a draft sent another day)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if hasattr(value, "__dataclass_fields__"):
+            return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+        return value
+
+    result: dict[str, Any] = plain(request)
+    return result
+
+
+def from_json(data: dict[str, Any]) -> LetterRequest:
+    """The letter request ``to_json`` wrote."""
+
+    def when(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    sender = data["sender"]
+    return LetterRequest(
+        kind=data["kind"],
+        language=data["language"],
+        sender=Identity(**{**sender, "birth": when(sender.get("birth"))}),
+        recipient=Party(**data["recipient"]),
+        today=date.fromisoformat(data["today"]),
+        identifiers=tuple((k, v) for k, v in data.get("identifiers", ())),
+        uses=tuple(data.get("uses", ())),
+        details=data.get("details", ""),
+        references=tuple(
+            LedgerReference(**{**r, "decided": date.fromisoformat(r["decided"])}) for r in data.get("references", ())
+        ),
+        ledger_key=data.get("ledger_key", ""),
+        original=Original(
+            **{
+                **data["original"],
+                **{k: date.fromisoformat(data["original"][k]) for k in ("sent", "received", "due")},
+            }
+        )
+        if data.get("original")
+        else None,
+        platform=Party(**data["platform"]) if data.get("platform") else None,
+        due=when(data.get("due")),
+        received=when(data.get("received")),
+        direct_marketing=bool(data.get("direct_marketing")),
+        place=data.get("place", ""),
+        grounds=tuple(data.get("grounds", ())),
+        situation=data.get("situation", ""),
+        transmit_to=data.get("transmit_to", ""),
+        enclosures=tuple(data.get("enclosures", ())),
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from consent import places
 from consent.directory import format as fmt
 from consent.directory.search import fold, rank, search_text
 from consent.errors import ConsentError
@@ -427,14 +428,16 @@ def resolve(s: Session, slug: str) -> DirectoryController | None:
 def platform_details(row: DirectoryController, *, service: str | None = None) -> dict[str, Any]:
     """A platform's details filled from a directory entry."""
     record = row.record
-    countries = [c for c in record.get("relevant-countries", []) if c != "all"]
+    # The country the company is in (its address), whose holidays its deadlines count;
+    # "relevant-countries" says where its service is offered, which is another thing.
+    address = str(record.get("address", ""))
     name = f"{service} ({row.name})" if service else row.name
     return {
         "name": name[:200],
         "website": record.get("web", ""),
         "email": record.get("email", ""),
-        "address": record.get("address", ""),
-        "country": countries[0].upper() if len(countries) == 1 else "",
+        "address": address,
+        "country": places.country_of(address),
         "directory": row.slug,
     }
 

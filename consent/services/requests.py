@@ -10,17 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from consent.deadlines import add_months, next_working_day, response_due
+from consent import letters, places
+from consent.deadlines import add_months, complaint_due, next_working_day, response_due
+from consent.directory import authorities
 from consent.errors import ConsentError
 from consent.ledger import events
-from consent.letters import Letter
+from consent.letters import Letter, LetterRequest
 from consent.models import Platform, Request, RequestFile
 from consent.services import calendar, integrity
 from consent.services.accounts import ActiveLogin
@@ -72,12 +74,22 @@ class RequestView:
     recipient: str = ""
     replies: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: The deadline computed when the letter was sent (and again on an extension or a
+    #: corrected delivery date): the one its text states. None for letters older than it.
+    stated_due: date | None = None
+    #: How to write the letter again, for a draft sent another day.
+    composition: dict[str, Any] | None = None
+    authority: str = ""
+    #: The letter's blocks, to lay it out again (empty for letters older than them).
+    parts: dict[str, str] = field(default_factory=dict)
 
     @property
     def due(self) -> date | None:
         """The legal deadline; None while the letter is a draft, not yet sent."""
         if self.received_on is None:
             return None
+        if self.stated_due is not None:
+            return self.stated_due
         if self.kind == "complaint":
             # GDPR Art. 78(2): the authority must handle the complaint or report on it within three months.
             return next_working_day(add_months(self.received_on, 3), country=self.country)
@@ -115,30 +127,95 @@ def _platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> tuple[P
     return row, json.loads(login.vault.read_bytes(row, "details"))
 
 
-def _check_letter(letter: Letter, channel: str) -> None:
+def _check_channel(recipient: letters.Party, channel: str) -> None:
     if channel not in CHANNELS:
         raise RequestError("channel", f"expected a channel among {', '.join(CHANNELS)}, got {channel!r}")
-    if channel == "post" and not letter.recipient.address.strip():
+    if channel == "post" and not recipient.address.strip():
         raise RequestError("no_address", "a postal letter needs the recipient's postal address")
-    if channel == "email" and not letter.recipient.email.strip():
+    if channel == "email" and not recipient.email.strip():
         raise RequestError("no_email", "an e-mail needs the recipient's address")
+
+
+@dataclass(frozen=True)
+class Sending:
+    """A letter as it goes out on a given day: its text, and the dates the tracker follows.
+    The letter states ``due`` counted from ``expected`` (the day it should arrive); the
+    tracker counts from ``received`` (the delivery date, once the person knows it)."""
+
+    letter: Letter
+    expected: date
+    received: date
+    estimated: bool
+    due: date | None
+
+
+def deadline_place(kind: str, platform: dict[str, Any], authority_id: str = "") -> tuple[str, str]:
+    """Whose public holidays count: the controller's country and region, from its address
+    when the platform names no country; for a complaint, the authority's (it is the one
+    that must act within three months)."""
+    if kind == "complaint":
+        authority = authorities.by_id(authority_id)
+        if authority is None:
+            raise RequestError("unknown", "no such supervisory authority")
+        return authority.country, places.region_of(authority.country, authority.postal_address)
+    address = str(platform.get("address") or "")
+    country = places.country_of(address) or str(platform.get("country") or "")
+    return country, places.region_of(country, address)
+
+
+def sending(
+    request: LetterRequest,
+    *,
+    channel: str,
+    sent_on: date,
+    delivered_on: date | None = None,
+    post_delivery_days: int = 3,
+    country: str,
+    region: str = "",
+    parent_due: date | None = None,
+) -> Sending:
+    """The one place a letter's dates come from, for the preview, the draft and the
+    record alike: the letter is dated the day it is sent and states the deadline counted
+    from the day it should arrive (the same day by e-mail, ``post_delivery_days`` later by
+    post). A reminder restates the original deadline rather than starting its own."""
+    expected = sent_on + timedelta(days=post_delivery_days) if channel == "post" else sent_on
+    received, estimated = (delivered_on, False) if delivered_on else (expected, channel == "post")
+    due_of = _due_rule(request.kind, country=country, region=region, parent_due=parent_due)
+    letter = letters.compose(replace(request, today=sent_on, received=expected, due=due_of(expected)))
+    return Sending(letter, expected, received, estimated, due_of(received))
+
+
+def _due_rule(kind: str, *, country: str, region: str, parent_due: date | None, extended: bool = False) -> Any:
+    def due(received: date) -> date | None:
+        if kind == "reminder":
+            return parent_due
+        if kind == "complaint":
+            return complaint_due(received, country=country, region=region)
+        return response_due(received, country=country, region=region, extended=extended)
+
+    return due
 
 
 def save_draft(
     s: Session,
     login: ActiveLogin,
     platform_id: uuid.UUID,
-    letter: Letter,
+    request: LetterRequest,
     *,
     channel: str,
     parent: uuid.UUID | None = None,
+    authority: str = "",
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Keep a letter to send later: a request in the "draft" status, not yet sent."""
+    """Keep a letter to send later: a request in the "draft" status, not yet sent. Its
+    text is written again, with that day's dates, when it is recorded as sent."""
     now = now or _now()
-    _check_letter(letter, channel)
+    _check_channel(request.recipient, channel)
     with integrity.personal_transaction(s, login):
-        row = _new_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
+        row = _new_draft(
+            s, login, platform_id, request, channel=channel, parent=parent, authority=authority, today=now.date()
+        )
+        row.created_at = row.updated_at = now
     return row.id
 
 
@@ -146,58 +223,85 @@ def _new_draft(
     s: Session,
     login: ActiveLogin,
     platform_id: uuid.UUID,
-    letter: Letter,
+    request: LetterRequest,
     *,
     channel: str,
     parent: uuid.UUID | None,
-    now: datetime,
+    authority: str,
+    today: date,
 ) -> Request:
-    _platform(s, login, platform_id)
-    row = Request(id=uuid.uuid4(), user_id=login.user.id, platform_id=platform_id, created_at=now, updated_at=now)
+    _, platform = _platform(s, login, platform_id)
+    country, region = deadline_place(request.kind, platform, authority)
+    parent_due = _parent_due(s, login, parent)
+    draft = sending(request, channel=channel, sent_on=today, country=country, region=region, parent_due=parent_due)
+    row = Request(id=uuid.uuid4(), user_id=login.user.id, platform_id=platform_id)
     _write(
         login,
         row,
         {
-            "kind": letter.kind,
-            "language": letter.language,
+            **_letter_fields(draft.letter),
             "channel": channel,
-            "subject": letter.subject,
-            "text": letter.text,
-            "sha256": _sha256(letter.text.encode("utf-8")),
             "sent_on": None,
             "received_on": None,
             "estimated": False,
             "extended": False,
             "status": "draft",
             "parent": str(parent) if parent else None,
-            "recipient": letter.recipient.name,
             "replies": [],
+            "composition": letters.to_json(request),
+            "authority": authority,
+            "deadline_country": country,
+            "deadline_region": region,
         },
     )
     s.add(row)
     return row
 
 
+def _letter_fields(letter: Letter) -> dict[str, Any]:
+    return {
+        "kind": letter.kind,
+        "language": letter.language,
+        "subject": letter.subject,
+        "text": letter.text,
+        "sha256": _sha256(letter.text.encode("utf-8")),
+        "recipient": letter.recipient.name,
+        "parts": letter.parts(),
+    }
+
+
+def _parent_due(s: Session, login: ActiveLogin, parent: uuid.UUID | None) -> date | None:
+    if parent is None:
+        return None
+    row = _own(s, login, parent)
+    return _view(login, row, {}).due
+
+
 def record_sent(
     s: Session,
     login: ActiveLogin,
     platform_id: uuid.UUID,
-    letter: Letter,
+    request: LetterRequest,
     *,
     channel: str,
     sent_on: date,
     delivered_on: date | None = None,
     post_delivery_days: int = 3,
     parent: uuid.UUID | None = None,
+    authority: str = "",
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Record that ``letter`` was sent: a tracked request and a ledger event, in one
-    transaction (a letter that cannot be sent on that date leaves no draft behind)."""
+    """Record that the letter ``request`` describes was sent on ``sent_on``: a tracked
+    request and a ledger event, in one transaction (a letter that cannot be sent on that
+    date leaves no draft behind). Returns the request's id."""
     now = now or _now()
-    _check_letter(letter, channel)
+    _check_channel(request.recipient, channel)
     _check_dates(sent_on, delivered_on, now)
     with integrity.personal_transaction(s, login):
-        row = _new_draft(s, login, platform_id, letter, channel=channel, parent=parent, now=now)
+        row = _new_draft(
+            s, login, platform_id, request, channel=channel, parent=parent, authority=authority, today=sent_on
+        )
+        row.created_at = row.updated_at = now
         s.flush()
         _mark_sent(
             s, login, row, sent_on=sent_on, delivered_on=delivered_on, post_delivery_days=post_delivery_days, now=now
@@ -222,7 +326,8 @@ def mark_sent(
     post_delivery_days: int = 3,
     now: datetime | None = None,
 ) -> None:
-    """A draft was sent: its deadline starts, and the ledger records the letter's SHA-256."""
+    """A draft was sent: it is dated that day, its deadline starts, and the ledger records
+    the letter's SHA-256."""
     now = now or _now()
     _check_dates(sent_on, delivered_on, now)
     with integrity.personal_transaction(s, login):
@@ -245,30 +350,42 @@ def _mark_sent(
     details = _read(login, row)
     if details["status"] != "draft":
         raise RequestError("not_allowed", f"cannot send a request that is {details['status']}")
-    if details["channel"] == "post":
-        received, estimated = (
-            (delivered_on, False) if delivered_on else (sent_on + timedelta(days=post_delivery_days), True)
+    parent = uuid.UUID(details["parent"]) if details.get("parent") else None
+    if details.get("composition"):
+        # The letter is written again for the day it goes out: its date and its deadline.
+        done = sending(
+            letters.from_json(details["composition"]),
+            channel=details["channel"],
+            sent_on=sent_on,
+            delivered_on=delivered_on,
+            post_delivery_days=post_delivery_days,
+            country=details["deadline_country"],
+            region=details["deadline_region"],
+            parent_due=_parent_due(s, login, parent),
         )
-    else:
-        received, estimated = sent_on, False
-    details.update(sent_on=sent_on.isoformat(), received_on=received.isoformat(), estimated=estimated, status="sent")
-    if details.get("parent"):
-        _mark_parent(s, login, uuid.UUID(details["parent"]), details["kind"], now)
+        details.update(_letter_fields(done.letter))
+        received, estimated, due = done.received, done.estimated, done.due
+    else:  # a draft kept before letters were dated on sending: its text stays as it is
+        expected = sent_on + timedelta(days=post_delivery_days) if details["channel"] == "post" else sent_on
+        received, estimated = (delivered_on, False) if delivered_on else (expected, details["channel"] == "post")
+        due = None
+    details.update(
+        sent_on=sent_on.isoformat(),
+        received_on=received.isoformat(),
+        estimated=estimated,
+        status="sent",
+        due=due.isoformat() if due else None,
+    )
+    if parent is not None:
+        _mark_parent(s, login, parent, details["kind"], now)
     _write(login, row, details)
     row.updated_at = now
     # The event is dated when the letter went out (noon UTC of that day, if not today).
     sent_at = now if sent_on == now.date() else datetime.combine(sent_on, time(12), tzinfo=UTC)
-    LedgerWriter(s, login, now).record(
-        events.LETTER_SENT,
-        platform=row.platform_id,
-        data={
-            "request": str(row.id),
-            "kind": details["kind"],
-            "channel": details["channel"],
-            "sha256": details["sha256"],
-        },
-        at=sent_at,
-    )
+    data = {"request": str(row.id), "kind": details["kind"], "channel": details["channel"], "sha256": details["sha256"]}
+    if due is not None:
+        data["due"] = due.isoformat()
+    LedgerWriter(s, login, now).record(events.LETTER_SENT, platform=row.platform_id, data=data, at=sent_at)
     s.flush()
     calendar.refresh(s, login)
 
@@ -329,6 +446,7 @@ def update(
             ):
                 raise RequestError("before_sending", "the delivery date must fall between sending and today")
             details["received_on"], details["estimated"] = delivered_on.isoformat(), False
+            _restate_due(details)
         else:
             if status not in _MOVES or details["status"] not in _MOVES[status]:
                 raise RequestError("not_allowed", f"cannot go from {details['status']} to {status}")
@@ -349,6 +467,7 @@ def update(
             details["status"] = status
             if status == "extended":
                 details["extended"] = True
+                _restate_due(details)
             LedgerWriter(s, login, now).record(
                 events.REQUEST_UPDATED,
                 platform=row.platform_id,
@@ -358,6 +477,20 @@ def update(
         row.updated_at = now
         s.flush()
         calendar.refresh(s, login)
+
+
+def _restate_due(details: dict[str, Any]) -> None:
+    """The deadline again, after the delivery date is corrected or an extension announced."""
+    if details.get("due") is None or details["kind"] == "reminder":
+        return  # a letter from before dates were stored, or a reminder, which keeps its original's
+    rule = _due_rule(
+        details["kind"],
+        country=details["deadline_country"],
+        region=details["deadline_region"],
+        parent_due=None,
+        extended=bool(details.get("extended")),
+    )
+    details["due"] = rule(date.fromisoformat(details["received_on"])).isoformat()
 
 
 def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> RequestView:
@@ -382,6 +515,39 @@ def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> Request
         parent=d.get("parent"),
         recipient=d.get("recipient", ""),
         replies=d["replies"],
+        stated_due=date.fromisoformat(d["due"]) if d.get("due") else None,
+        composition=d.get("composition"),
+        authority=d.get("authority", ""),
+        parts=d.get("parts") or {},
+    )
+
+
+def letter_of(s: Session, login: ActiveLogin, view: RequestView, *, today: date, post_delivery_days: int) -> Letter:
+    """The letter of a request: as it was sent, or, for a draft, as it reads if sent today."""
+    if view.status == "draft" and view.composition:
+        parent = uuid.UUID(view.parent) if view.parent else None
+        details = _read(login, _own(s, login, uuid.UUID(view.id)))
+        return sending(
+            letters.from_json(view.composition),
+            channel=view.channel,
+            sent_on=today,
+            post_delivery_days=post_delivery_days,
+            country=details["deadline_country"],
+            region=details["deadline_region"],
+            parent_due=_parent_due(s, login, parent),
+        ).letter
+    return Letter(
+        view.kind,
+        view.language,
+        view.subject,
+        view.text,
+        letters.Identity(""),
+        letters.Party(view.recipient),
+        sender_block=view.parts.get("sender_block", ""),
+        recipient_block=view.parts.get("recipient_block", ""),
+        dateline=view.parts.get("dateline", ""),
+        body=view.parts.get("body", ""),
+        subject_label=view.parts.get("subject_label", ""),
     )
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import Length, Optional, Regexp
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from consent.letters import KINDS
+from consent.letters import GROUNDS, KINDS, LANGUAGES, words
 from consent.web.decisions import letter_label
 from consent.web.forms import ConsentForm, plausible_date
 from consent.web.platforms.forms import CheckboxesField
@@ -17,11 +17,7 @@ _UUID = Regexp(UUID_TEXT)
 
 class LetterForm(ConsentForm):
     kind = SelectField(_l("Kind of letter"), validate_choice=True)
-    language = SelectField(
-        _l("Language of the letter"),
-        choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English"), SelectChoice("de", "Deutsch")],
-        validate_choice=True,
-    )
+    language = SelectField(_l("Language of the letter"), validate_choice=True)
     channel = SelectField(_l("How you send it"), validate_choice=True)
     uses = CheckboxesField(_l("Uses it is about"), validators=[Optional()], validate_choice=True)
     identifiers = CheckboxesField(_l("Identifiers to include"), validators=[Optional()], validate_choice=True)
@@ -31,16 +27,42 @@ class LetterForm(ConsentForm):
     include_phone = BooleanField(_l("My phone number"))
     authority = SelectField(_l("Supervisory authority"), validators=[Optional()], validate_choice=True)
     details = TextAreaField(_l("Anything to add (optional)"), validators=[Length(max=3000)], render_kw={"rows": 3})
+    #: Restriction: Article 18(1)(a)-(d).
+    grounds = CheckboxesField(_l("Why the processing should be restricted"), validators=[Optional()], validate_choice=True)
+    #: Objection under Article 21(1).
+    situation = TextAreaField(
+        _l("Your particular situation: why this processing harms you"),
+        validators=[Length(max=3000)],
+        render_kw={"rows": 3},
+    )
+    #: Portability, Article 20(2).
+    transmit_to = StringField(
+        _l("Send my data directly to (optional: the name and address of the other company)"),
+        validators=[Length(max=300)],
+    )
     parent = HiddenField(validators=[Optional(), _UUID])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.kind.choices = [SelectChoice(kind, letter_label(kind)) for kind in KINDS]
+        self.language.choices = language_choices()
+        labels = (
+            _l("I contest the accuracy of my data, while they check it (Art. 18(1)(a))"),
+            _l("The processing is unlawful, and I want it restricted rather than erased (Art. 18(1)(b))"),
+            _l("They no longer need the data, but I need them for a legal claim (Art. 18(1)(c))"),
+            _l("I objected, and they have not yet shown their grounds override mine (Art. 18(1)(d))"),
+        )
+        self.grounds.choices = [SelectChoice(ground, label) for ground, label in zip(GROUNDS, labels, strict=True)]
         self.channel.choices = [
             SelectChoice("email", _l("By e-mail")),
             SelectChoice("post", _l("By post")),
             SelectChoice("webform", _l("With their web form")),
         ]
+
+
+def language_choices() -> list[SelectChoice]:
+    """The letters' languages, each named in itself."""
+    return [SelectChoice(lang, words(lang)["name"]) for lang in LANGUAGES]
 
 
 class SentForm(ConsentForm):
@@ -49,14 +71,21 @@ class SentForm(ConsentForm):
 
 
 class UpdateForm(ConsentForm):
-    status = SelectField(_l("What happened"), validate_choice=True)
+    status = SelectField(
+        _l("What happened"),
+        validators=[DataRequired(message=_l("Choose what happened."))],
+        validate_choice=True,
+        default="",
+    )
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=5000)], render_kw={"rows": 3})
     file = FileField(_l("Their answer, as a file (optional)"))
     delivered_on = DateField(_l("Delivered on"), validators=[Optional(), plausible_date])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        # No default: recording a note must never announce an extension by itself.
         self.status.choices = [
+            SelectChoice("", _l("Choose what happened"), render_kw={"disabled": True}),
             SelectChoice("extended", _l("They announced an extension (two more months)")),
             SelectChoice("answered", _l("They answered")),
             SelectChoice("partly_answered", _l("They answered in part")),
@@ -68,23 +97,13 @@ class UpdateForm(ConsentForm):
 
 class SeveralForm(ConsentForm):
     kind = SelectField(_l("Kind of letter"), validate_choice=True)
-    language = SelectField(
-        _l("Language"),
-        choices=[
-            SelectChoice("auto", _l("Each platform's language")),
-            SelectChoice("fr", "Français"),
-            SelectChoice("en", "English"),
-            SelectChoice("de", "Deutsch"),
-        ],
-        validate_choice=True,
-    )
+    language = SelectField(_l("Language"), validate_choice=True)
     platforms = CheckboxesField(_l("Platforms"), validate_choice=True)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        # Letters that stand on their own; a reminder, a complaint, an objection or a
-        # withdrawal is about one request or one use, and is written from its own page.
-        self.kind.choices = [
-            SelectChoice(kind, letter_label(kind))
-            for kind in ("access", "erasure", "portability", "restriction", "rectification")
-        ]
+        self.language.choices = [SelectChoice("auto", _l("Each platform's language")), *language_choices()]
+        # Letters that stand on their own. A rectification or a restriction needs the
+        # person's own words for each platform, a reminder, a complaint, an objection or a
+        # withdrawal is about one request or one use: each is written from its own page.
+        self.kind.choices = [SelectChoice(kind, letter_label(kind)) for kind in ("access", "erasure", "portability")]

@@ -7,7 +7,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
@@ -18,8 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from consent import db, mail
-from consent.deadlines import response_due
+from consent import db, mail, places
 from consent.directory import authorities
 from consent.directory.search import fold
 from consent.ledger import events
@@ -32,7 +31,6 @@ from consent.letters import (
     LetterRequest,
     Original,
     Party,
-    compose,
     name_of,
 )
 from consent.letters.output import mailto, one_line, to_email, to_pdf
@@ -52,7 +50,17 @@ _MARKETING = {
     "TargetedAdvertising",
     "SocialMediaMarketing",
 }
-_LANGUAGE_OF = {"FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr", "DE": "de", "AT": "de", "CH": "de", "LI": "de"}
+#: The language a company's letters are written in by default, by the country it is in.
+_LANGUAGE_OF = {
+    **dict.fromkeys(("FR", "BE", "LU", "MC"), "fr"),
+    **dict.fromkeys(("DE", "AT", "CH", "LI"), "de"),
+    **dict.fromkeys(("IE", "GB", "MT", "CY"), "en"),
+    "ES": "es",
+    "IT": "it",
+    "NL": "nl",
+    "PL": "pl",
+    "PT": "pt",
+}
 
 
 def _request_message(error: RequestError) -> str:
@@ -90,6 +98,9 @@ class LetterOptions:
     details: str = ""
     parent: str = ""
     authority: str = ""
+    grounds: tuple[str, ...] = ()
+    situation: str = ""
+    transmit_to: str = ""
 
     @classmethod
     def from_form(cls, form: LetterForm) -> LetterOptions:
@@ -106,6 +117,9 @@ class LetterOptions:
             details=form.details.data or "",
             parent=form.parent.data or "",
             authority=form.authority.data or "",
+            grounds=tuple(form.grounds.data or ()),
+            situation=form.situation.data or "",
+            transmit_to=form.transmit_to.data or "",
         )
 
 
@@ -126,9 +140,13 @@ def _setup(form: LetterForm, view: PlatformView, profile: dict[str, str | None])
     form.identifiers.choices = [
         (str(n), f"{i.kind or _('Identifier')}: {i.value}") for n, i in enumerate(view.identifiers)
     ]
-    competent = authorities.competent_authorities(profile.get("country") or "") or [
-        a for a in authorities.bundled() if a.level == "national"
+    # The person's own authorities (Art. 77(1): habitual residence), then the controller's
+    # (its lead authority, Art. 56), for a person who prefers to complain there.
+    controller = places.country_of(view.state.address) or view.state.country
+    competent = authorities.competent_authorities(profile.get("country") or "") + [
+        a for a in authorities.competent_authorities(controller) if a.country != (profile.get("country") or "")
     ]
+    competent = competent or [a for a in authorities.bundled() if a.level == "national"]
     form.authority.choices = [(a.id, f"{a.name} ({a.country})") for a in competent]
 
 
@@ -141,9 +159,11 @@ def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | Non
     form.identifiers.data = [str(n) for n in range(len(view.identifiers))]
     parent = request.args.get("parent")
     form.parent.data = parent if parent and re.match(UUID_TEXT, parent) else ""
+    country = profile.get("country") or ""
+    region = places.region_of(country, profile.get("postal_address") or "")
     chosen = (
         profile.get("authority")
-        or (authorities.default_authority(profile.get("country") or "") or authorities.bundled()[0]).id
+        or (authorities.authority_for(country, region) or authorities.bundled()[0]).id
     )
     form.authority.data = chosen
     form.language.data = _default_language(view)
@@ -157,25 +177,53 @@ def _defaults(form: LetterForm, view: PlatformView, profile: dict[str, str | Non
 def _default_language(view: PlatformView) -> str:
     """The platform's country's language when it is one of the letters', else the person's."""
     ui = str(request.accept_languages.best_match(LANGUAGES) or "en")
-    return _LANGUAGE_OF.get(view.state.country, ui if ui in LANGUAGES else "en")
+    country = places.country_of(view.state.address) or view.state.country
+    language = _LANGUAGE_OF.get(country, ui if ui in LANGUAGES else "en")
+    return language if language in LANGUAGES else "en"
 
 
 def _default_channel(view: PlatformView) -> str:
     return "email" if view.state.email else ("post" if view.state.address else "webform")
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A letter as the person asked for it, as it reads if sent today, and what it cites."""
+
+    request: LetterRequest
+    preview: requests.Sending
+    cited: list[int]
+
+    @property
+    def letter(self) -> Letter:
+        return self.preview.letter
+
+
 def _compose(
     options: LetterOptions, view: PlatformView, profile: dict[str, str | None], today: date
-) -> tuple[Letter, list[int]]:
-    """The letter the options describe, and the ledger events it cites. The names of uses
-    are given in the letter's language (where the interface has it), not the person's."""
+) -> Composed:
+    """The letter the options describe, dated ``today``. The names of uses are given in the
+    letter's language (where the interface has it), not the person's."""
     with force_locale(options.language):
-        return _compose_in_language(options, view, profile, today)
+        letter_request, cited, parent = _letter_request(options, view, profile, today)
+    country, region = requests.deadline_place(
+        options.kind, {"address": view.state.address, "country": view.state.country}, options.authority
+    )
+    preview = requests.sending(
+        letter_request,
+        channel=options.channel,
+        sent_on=today,
+        post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
+        country=country,
+        region=region,
+        parent_due=parent.due if parent is not None else None,
+    )
+    return Composed(letter_request, preview, cited)
 
 
-def _compose_in_language(
+def _letter_request(
     options: LetterOptions, view: PlatformView, profile: dict[str, str | None], today: date
-) -> tuple[Letter, list[int]]:
+) -> tuple[LetterRequest, list[int], RequestView | None]:
     s, login = db.session(), current_user.login
     kind = options.kind
     birth = profile.get("date_of_birth")
@@ -237,30 +285,30 @@ def _compose_in_language(
         if authority is None:
             raise LetterError("a complaint needs a supervisory authority")
         recipient, platform = Party(authority.name, authority.postal_address, authority.email), controller
-    received = today + timedelta(days=current_app.config["POST_DELIVERY_DAYS"]) if options.channel == "post" else today
-    letter = compose(
-        LetterRequest(
-            kind=kind,
-            language=options.language,
-            sender=sender,
-            recipient=recipient,
-            today=today,
-            identifiers=tuple(
-                (view.identifiers[int(n)].kind or _("Identifier"), view.identifiers[int(n)].value)
-                for n in options.identifiers
-                if n.isdigit() and int(n) < len(view.identifiers)
-            ),
-            uses=tuple(use_label(u.purpose, u.label) for u in chosen_uses),
-            details=options.details,
-            references=tuple(references),
-            ledger_key=str(ledger.verifier_key(login)) if references else "",
-            original=original,
-            platform=platform,
-            due=None if kind == "complaint" else response_due(received, country=view.state.country),
-            direct_marketing=any(u.purpose.rpartition("#")[2] in _MARKETING for u in chosen_uses),
-        )
+    letter_request = LetterRequest(
+        kind=kind,
+        language=options.language,
+        sender=sender,
+        recipient=recipient,
+        today=today,
+        identifiers=tuple(
+            (view.identifiers[int(n)].kind or _("Identifier"), view.identifiers[int(n)].value)
+            for n in options.identifiers
+            if n.isdigit() and int(n) < len(view.identifiers)
+        ),
+        uses=tuple(use_label(u.purpose, u.label) for u in chosen_uses),
+        details=options.details,
+        references=tuple(references),
+        ledger_key=str(ledger.verifier_key(login)) if references else "",
+        original=original,
+        platform=platform,
+        direct_marketing=any(u.purpose.rpartition("#")[2] in _MARKETING for u in chosen_uses),
+        place=places.town_of(profile.get("postal_address") or "") if options.include_address else "",
+        grounds=options.grounds,
+        situation=options.situation,
+        transmit_to=options.transmit_to,
     )
-    return letter, cited
+    return letter_request, cited, parent
 
 
 def _family(request_id: str) -> set[str]:
@@ -306,21 +354,24 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         _defaults(form, view, profile)
     sent_form = SentForm(formdata=request.form if request.form.get("step") == "sent" else None, meta={"csrf": False})
     today = datetime.now(UTC).date()
-    letter: Letter | None = None
-    cited: list[int] = []
+    composed: Composed | None = None
     problem: str | None = None
     if not profile.get("full_name"):
         problem = _("Fill in your name in your profile first: every letter needs it.")
     elif request.method == "GET" or form.validate_on_submit():
         try:
-            letter, cited = _compose(LetterOptions.from_form(form), view, profile, today)
-        except LetterError:
-            problem = _("This letter cannot be written: choose another kind or fill in what it needs.")
-    if letter is not None and request.method == "POST":
+            composed = _compose(LetterOptions.from_form(form), view, profile, today)
+        except LetterError as e:
+            problem = _missing_message(e)
+        except RequestError as e:
+            problem = _request_message(e)
+    letter = composed.letter if composed else None
+    if composed is not None and request.method == "POST":
         step = request.form.get("step", "preview")
+        parent = uuid.UUID(form.parent.data) if form.parent.data else None
         if step in ("pdf", "txt", "eml"):
             try:
-                return _download(letter, step, cited)
+                return _download(composed.letter, step, composed.cited, platform=view.state.name, sent_on=today)
             except LetterError:
                 problem = _("This platform's e-mail address cannot be used: correct it on the platform's page.")
         if step == "draft":
@@ -329,9 +380,10 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                     s,
                     login,
                     platform_id,
-                    letter,
+                    composed.request,
                     channel=form.channel.data,
-                    parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+                    parent=parent,
+                    authority=form.authority.data or "",
                 )
             except RequestError as e:
                 problem = _request_message(e)
@@ -339,23 +391,23 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 flash(_("The letter is kept as a draft. Record it as sent once you have sent it."), "success")
                 return redirect(url_for("requests.show", request_id=request_id))
         if step == "send_email":
-            problem = _send_now(letter, cited, form, view)
+            problem = _send_now(composed, form, view)
             if problem is None:
                 return redirect(url_for("requests.index"))
         if step == "sent":
             if sent_form.validate():
-                parent = uuid.UUID(form.parent.data) if form.parent.data else None
                 done, problem = _recorded(
                     lambda: requests.record_sent(
                         s,
                         login,
                         platform_id,
-                        letter,
+                        composed.request,
                         channel=form.channel.data,
                         sent_on=sent_form.sent_on.data or today,
                         delivered_on=sent_form.delivered_on.data,
                         post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
                         parent=parent,
+                        authority=form.authority.data or "",
                     )
                 )
                 if done is not None:
@@ -368,6 +420,7 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         form=form,
         sent_form=sent_form,
         letter=letter,
+        due=composed.preview.due if composed else None,
         mailto=mailto(letter) if letter and letter.recipient.email else None,
         can_send=bool(
             SmtpSettings.from_config(current_app.config) is not None
@@ -376,11 +429,22 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
                 db.session(), current_user.login, letter.recipient.email, directory_entry=view.state.directory
             )
         ),
-        cited=cited,
+        cited=composed.cited if composed else [],
         problem=problem,
         today=today,
     )
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _missing_message(error: LetterError) -> str:
+    return {
+        "details": _("Say what is wrong and what it should say: the letter needs it."),
+        "grounds": _("Tick at least one reason for the restriction."),
+        "situation": _(
+            "Describe your particular situation: an objection that is not about direct marketing needs it "
+            "(Article 21(1) GDPR)."
+        ),
+    }.get(error.missing, _("This letter cannot be written: choose another kind or fill in what it needs."))
 
 
 def _recorded(record: Callable[[], uuid.UUID]) -> tuple[Response | None, str | None]:
@@ -393,8 +457,9 @@ def _recorded(record: Callable[[], uuid.UUID]) -> tuple[Response | None, str | N
     return redirect(url_for("requests.show", request_id=request_id)), None
 
 
-def _send_now(letter: Letter, cited: list[int], form: LetterForm, view: PlatformView) -> str | None:
+def _send_now(composed: Composed, form: LetterForm, view: PlatformView) -> str | None:
     """Send the letter through the instance's SMTP server, then record it as sent."""
+    letter, cited = composed.letter, composed.cited
     settings = SmtpSettings.from_config(current_app.config)
     if settings is None or not letter.recipient.email:
         return _("Sending from the app is not available here: download the e-mail instead.")
@@ -429,10 +494,11 @@ def _send_now(letter: Letter, cited: list[int], form: LetterForm, view: Platform
         db.session(),
         current_user.login,
         uuid.UUID(view.id),
-        letter,
+        composed.request,
         channel="email",
-        sent_on=datetime.now(UTC).date(),
+        sent_on=composed.request.today,  # the day the text was written for, even past midnight
         parent=uuid.UUID(form.parent.data) if form.parent.data else None,
+        authority=form.authority.data or "",
     )
     flash(_("The letter is sent, and its deadline is being watched."), "success")
     return None
@@ -445,8 +511,8 @@ def _email(letter: Letter, cited: list[int]) -> EmailMessage:
     return message
 
 
-def _download(letter: Letter, kind: str, cited: list[int]) -> Response:
-    name = f"{letter.kind}-{datetime.now(UTC).date().isoformat()}"
+def _download(letter: Letter, kind: str, cited: list[int], *, platform: str, sent_on: date) -> Response:
+    name = f"{sent_on.isoformat()} {letter.kind} - " + (re.sub(r"[^a-z0-9]+", "-", fold(platform)).strip("-")[:60] or "platform")
     if kind == "pdf":
         return send_file(
             io.BytesIO(to_pdf(letter)), mimetype="application/pdf", as_attachment=True, download_name=f"{name}.pdf"
@@ -571,8 +637,11 @@ def sent_letter(request_id: uuid.UUID, kind: str) -> Response:
     found = requests.get_request(db.session(), current_user.login, request_id)
     if found is None or kind not in ("pdf", "txt"):
         abort(404)
-    letter = Letter(found.kind, found.language, found.subject, found.text, Identity(""), Party(found.recipient))
-    return _download(letter, kind, [])
+    today = datetime.now(UTC).date()
+    letter = requests.letter_of(
+        db.session(), current_user.login, found, today=today, post_delivery_days=current_app.config["POST_DELIVERY_DAYS"]
+    )
+    return _download(letter, kind, [], platform=found.platform_name, sent_on=found.sent_on or today)
 
 
 @bp.route("/requests/several", methods=["GET", "POST"])
@@ -599,18 +668,18 @@ def several() -> Response | tuple[str, int]:
                 channel=_default_channel(view),
                 identifiers=tuple(str(n) for n in range(len(view.identifiers))),
             )
-            letters.append((view, options, _compose(options, view, profile, today)[0]))
+            letters.append((view, options, _compose(options, view, profile, today)))
         if not letters:
             problem = _("Tick at least one platform.")
         elif request.form.get("step") == "zip":
             return _zip(letters, today)
         else:
-            for view, options, letter in letters:
+            for view, options, composed in letters:
                 requests.record_sent(
                     s,
                     login,
                     uuid.UUID(view.id),
-                    letter,
+                    composed.request,
                     channel=options.channel,
                     sent_on=today,
                     post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
@@ -624,11 +693,12 @@ def several() -> Response | tuple[str, int]:
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
 
 
-def _zip(letters: list[tuple[PlatformView, LetterOptions, Letter]], today: date) -> Response:
+def _zip(letters: list[tuple[PlatformView, LetterOptions, Composed]], today: date) -> Response:
     """Every letter as PDF and text, one pair per platform, in one ZIP file."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for n, (view, _options, letter) in enumerate(letters, start=1):
+        for n, (view, _options, composed) in enumerate(letters, start=1):
+            letter = composed.letter
             stem = f"{n:02d}-" + (re.sub(r"[^a-z0-9]+", "-", fold(view.state.name)).strip("-")[:60] or "platform")
             archive.writestr(f"{stem}.pdf", to_pdf(letter))
             archive.writestr(f"{stem}.txt", letter.text)
