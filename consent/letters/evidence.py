@@ -15,6 +15,7 @@ shown. Pure: no Flask, no database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -32,10 +33,12 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, Preformatted, SimpleDocTemplate, Spacer
 
 from consent.letters import LANGUAGES, Letter, LetterError, day
-from consent.letters.output import FONT, FONT_BOLD, mm, one_line, register_font, to_pdf
+from consent.letters.output import FONT, FONT_BOLD, font_file, mm, one_line, register_font, to_pdf
 
 MIB = 1024 * 1024
 #: A PDF answer larger than this, or longer, is listed rather than appended: a 50-page
@@ -52,8 +55,9 @@ MAX_SHOWN_BYTES = 50 * MIB
 #: about twenty pages in small type; a receipt is usually a few kilobytes).
 MAX_RECEIPT_CHARS = 64 * 1024
 
-_MONO = "Courier"
 _MONO_SIZE = 7.0
+#: A monospaced character's width, in ems (DejaVu Sans Mono 0.602, Courier 0.6).
+_MONO_ADVANCE = 0.61
 #: The words of the bundle in the languages it has them in; English for the others.
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -208,6 +212,18 @@ def _add(bundle: PdfWriter, pdf: bytes, title: str) -> None:
 # --- answers --------------------------------------------------------------------------------
 
 
+@functools.cache
+def _mono() -> tuple[str, frozenset[int]]:
+    """The monospaced font and the characters it shows: DejaVu Sans Mono, which the
+    project ships, or else Courier, which shows Windows-1252 only."""
+    path = font_file("DejaVuSansMono.ttf")
+    if path is None:
+        return "Courier", frozenset(ord(c) for c in bytes(range(32, 256)).decode("cp1252", "ignore"))
+    if "ConsentMono" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("ConsentMono", str(path)))
+    return "ConsentMono", frozenset(pdfmetrics.getFont("ConsentMono").face.charToGlyph)
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=14.5, spaceAfter=3.5 * mm)
     return {
@@ -217,7 +233,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         ),
         "small": ParagraphStyle("small", parent=body, fontSize=9, leading=12),
         "mono": ParagraphStyle(
-            "mono", fontName=_MONO, fontSize=_MONO_SIZE, leading=_MONO_SIZE * 1.2, spaceAfter=3 * mm
+            "mono", fontName=_mono()[0], fontSize=_MONO_SIZE, leading=_MONO_SIZE * 1.2, spaceAfter=3 * mm
         ),
     }
 
@@ -403,23 +419,17 @@ def _fingerprint(exhibit: Exhibit) -> str:
 
 def _mono_lines(text: str, width: float) -> str:
     """Text in the monospaced font, broken every so many characters to fit ``width``."""
-    # Courier shows Windows-1252 only; a JSON escape means the same character to any reader.
-    shown = "".join(c if _in_cp1252(c) else _escape_json(c) for c in text)
-    per_line = max(20, int(width / (0.6 * _MONO_SIZE)))
+    # A character the font cannot show is written as the JSON escape that means it to any
+    # JSON reader (receipts are JSON), rather than as an empty box.
+    shows = _mono()[1]
+    # Tabs become spaces, which are the same to JSON between its values.
+    text = text.expandtabs(4)
+    shown = "".join(c if c == "\n" or (ord(c) in shows and c.isprintable()) else _escape_json(c) for c in text)
+    per_line = max(20, int(width / (_MONO_ADVANCE * _MONO_SIZE)))
     lines = []
     for line in shown.splitlines() or [""]:
         lines += [line[i : i + per_line] for i in range(0, len(line), per_line)] or [""]
     return "\n".join(lines)
-
-
-def _in_cp1252(char: str) -> bool:
-    if char in "\n\t":
-        return True
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return char.isprintable()
 
 
 def _escape_json(char: str) -> str:

@@ -65,20 +65,25 @@ PAGE_OF = {
 }
 
 
+def font_file(name: str) -> Path | None:
+    """A font the project ships in its fonts/ folder (DejaVuSans.ttf...), if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        path = resource_dir("fonts") / name
+        if path.is_file():
+            return path
+    return None
+
+
 def _font_files() -> tuple[Path, Path]:
     """The regular and bold faces of the letters' font.
 
-    DejaVu Sans is Bitstream Vera extended to every letter of Europe's alphabets (Polish ą,
-    ę, ł, ń, ś, ź, ż; Czech ř; Romanian ș), with Vera's shapes and widths: it is taken from
-    the project's fonts/ folder, or where Debian's fonts-dejavu-core installs it. Without
-    it, Bitstream Vera, which ships with reportlab but stops at Latin-1 (and Œ, Š, Ž)."""
-    folders = [Path("/usr/share/fonts/truetype/dejavu")]
-    with contextlib.suppress(FileNotFoundError):
-        folders.insert(0, resource_dir("fonts"))
-    for folder in folders:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
+    DejaVu Sans, which the project ships, is Bitstream Vera extended to every letter of
+    Europe's alphabets (Polish ą, ę, ł, ń, ś, ź, ż; Czech ř; Romanian ș), with Vera's
+    shapes and widths. Without it, Bitstream Vera, which ships with reportlab but stops at
+    Latin-1 (and Œ, Š, Ž)."""
+    regular, bold = font_file("DejaVuSans.ttf"), font_file("DejaVuSans-Bold.ttf")
+    if regular is not None and bold is not None:
+        return regular, bold
     vera = Path(reportlab.__file__).parent / "fonts"
     return vera / "Vera.ttf", vera / "VeraBd.ttf"
 
