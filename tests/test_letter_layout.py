@@ -311,6 +311,9 @@ def test_a_heading_stands_above_the_letter_in_bold():
     first = min((r for r in runs(pdf) if r.page == 1), key=lambda r: r.top)
     assert first.text == "Anlage 1: Antrag auf Auskunft, versandt am 1. September 2026" and first.bold
     assert first.bottom < 12
+    endless = to_pdf(letter(), heading="Exhibit 2: " + "x" * 10_000)
+    (line,) = [r for r in runs(endless) if r.text.startswith("Exhibit 2:")]
+    assert line.text.endswith("…") and line.right <= 190 + EPS
 
 
 # --- e-mail ---------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def _answer(exhibit: Exhibit, heading: str, words: dict[str, str], *, room: int)
     verdict = ""
     if data or exhibit.file_name:
         verdict = "other"
-        if len(data) > room:
+        if (_is_pdf(data) or _is_image(data)) and len(data) > room:
             verdict = "too_much"
         elif _is_pdf(data):
             appended, verdict = _pdf_pages(data)

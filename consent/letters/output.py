@@ -353,7 +353,8 @@ def _heading(canvas: Any, heading: str, layout: Layout) -> None:
     size = 8.0
     while size > _MIN_SIZE and pdfmetrics.stringWidth(heading, FONT_BOLD, size) > width:
         size -= 0.5
-    text = heading
+    # No page is wide enough for more than a few hundred characters, whatever the title.
+    text = heading if len(heading) <= 300 else heading[:299] + "…"
     while len(text) > 1 and pdfmetrics.stringWidth(text, FONT_BOLD, size) > width:
         text = text[:-2] + "…"
     canvas.setFont(FONT_BOLD, size)
