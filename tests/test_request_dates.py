@@ -4,6 +4,7 @@ later, extensions, reminders and complaints."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -169,3 +170,22 @@ def test_a_german_complaint_goes_to_the_authority_of_the_persons_land(auth, clie
     platform_id = add_platform(auth, **{**SHOP, "country": "DE", "address": "Weg 1\n10115 Berlin\nDeutschland"})
     page = client.get(letter_url(platform_id) + "?kind=complaint").get_data(as_text=True)
     assert '<option selected value="de-nw-ldi">' in page
+
+
+def test_a_long_letter_gets_a_mail_link_with_its_subject_and_a_copy_button(person, client, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    page = client.get(letter_url(platform_id) + "?kind=access").get_data(as_text=True)
+    link = re.search(r'href="(mailto:[^"]+)"', page).group(1)
+    assert len(link) < 2000 and "subject=Demande%20d%27acc%C3%A8s" in link.replace("&amp;", "&")
+    assert 'data-copy="letter-text"' in page and 'id="letter-text"' in page
+
+
+def test_downloads_are_named_for_the_day_the_kind_and_the_platform(person, client, app):
+    platform_id = add_platform(person, **{**FRENCH_SHOP, "name": "../../etc/passwd Éclair"})
+    pdf = post_letter(person, platform_id, step="pdf")
+    disposition = pdf.headers["Content-Disposition"]
+    today = datetime.now(UTC).date().isoformat()
+    assert f"{today} access request - " in disposition or f"{today}%20access%20request%20-%20" in disposition
+    assert "../" not in disposition and "\r" not in disposition and "\n" not in disposition
+    eml = post_letter(person, platform_id, step="eml")
+    assert b"X-Unsent: 1" in eml.data

@@ -32,8 +32,9 @@ from consent.letters import (
     Original,
     Party,
     name_of,
+    words,
 )
-from consent.letters.output import mailto, one_line, to_email, to_pdf
+from consent.letters.output import download_name, mailto, one_line, short_mailto, to_email, to_pdf
 from consent.mail import SmtpSettings
 from consent.services import ledger, outbox, platforms, profiles, requests
 from consent.services.platforms import PlatformView
@@ -422,6 +423,7 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         letter=letter,
         due=composed.preview.due if composed else None,
         mailto=mailto(letter) if letter and letter.recipient.email else None,
+        short_mailto=short_mailto(letter, note=_short_note(letter.language)) if letter and letter.recipient.email else None,
         can_send=bool(
             SmtpSettings.from_config(current_app.config) is not None
             and letter
@@ -434,6 +436,11 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         today=today,
     )
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _short_note(language: str) -> str:
+    """The body of a mail link too short for the letter, in the letter's language."""
+    return str(words(language).get("mail_note") or words("en")["mail_note"])
 
 
 def _missing_message(error: LetterError) -> str:
@@ -512,22 +519,18 @@ def _email(letter: Letter, cited: list[int]) -> EmailMessage:
 
 
 def _download(letter: Letter, kind: str, cited: list[int], *, platform: str, sent_on: date) -> Response:
-    name = f"{sent_on.isoformat()} {letter.kind} - " + (re.sub(r"[^a-z0-9]+", "-", fold(platform)).strip("-")[:60] or "platform")
+    """The letter as a file named for its day, kind and platform, so that letters to
+    several platforms never share a name."""
+    name = download_name(letter, sent_on=sent_on, platform=platform, extension="eml" if kind == "eml" else kind)
     if kind == "pdf":
-        return send_file(
-            io.BytesIO(to_pdf(letter)), mimetype="application/pdf", as_attachment=True, download_name=f"{name}.pdf"
-        )
+        return send_file(io.BytesIO(to_pdf(letter)), mimetype="application/pdf", as_attachment=True, download_name=name)
     if kind == "txt":
         data = letter.text.encode("utf-8")
-        return send_file(
-            io.BytesIO(data), mimetype="text/plain; charset=utf-8", as_attachment=True, download_name=f"{name}.txt"
-        )
+        return send_file(io.BytesIO(data), mimetype="text/plain; charset=utf-8", as_attachment=True, download_name=name)
     message = to_email(letter, now=datetime.now(UTC))
     for filename, content in _attachments(cited):
         message.add_attachment(content, maintype="application", subtype="json", filename=filename)
-    return send_file(
-        io.BytesIO(bytes(message)), mimetype="message/rfc822", as_attachment=True, download_name=f"{name}.eml"
-    )
+    return send_file(io.BytesIO(bytes(message)), mimetype="message/rfc822", as_attachment=True, download_name=name)
 
 
 @bp.get("/requests")
