@@ -319,3 +319,11 @@ def test_no_gendered_or_verbless_phrases():
     assert "connu(e)" not in texts["fr"] and "opposé(e)" not in texts["fr"]
     for phrase in ("ohne Bedingung", "hier die Angaben", "geschickt"):
         assert phrase not in texts["de"], phrase
+
+
+def test_a_platform_name_cannot_add_a_recipient_to_the_email():
+    name = 'Contoso Ireland Limited, Data Protection Office: dpo-copy@evil.example, "Contoso" ' + "x" * 40
+    letter = compose(request("access", "en", recipient=Party(name, "a", email="privacy@contoso.example")))
+    raw = to_email(letter, now=datetime(2026, 11, 27, tzinfo=UTC)).as_bytes(policy=email.policy.SMTP)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["privacy@contoso.example"]

@@ -493,8 +493,12 @@ def to_email(letter: Letter, *, now: datetime) -> EmailMessage:
 
 
 def _address(name: str, email: str) -> Address:
+    # A name is only a label: the characters that delimit addresses in a header are
+    # dropped, because Python's folding of a long name can lose its quotes, and a name
+    # such as 'Office: dpo@evil.example, "X"' would then add a recipient.
+    label = one_line(re.sub(r'[",:;<>@()\[\]\\]', " ", name))
     try:
-        return Address(display_name=one_line(name), addr_spec=one_line(email))
+        return Address(display_name=label, addr_spec=one_line(email))
     except (ValueError, IndexError, HeaderParseError):
         raise LetterError(f"not a usable e-mail address: {one_line(email)[:80]!r}") from None
 
