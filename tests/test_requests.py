@@ -142,7 +142,7 @@ def test_withdrawal_letter_in_two_clicks_names_the_event_and_its_receipt_verifie
     ("data", "message"),
     [
         ({"kind": "bribe"}, "Not a valid choice."),
-        ({"language": "it"}, "Not a valid choice."),
+        ({"language": "xx"}, "Not a valid choice."),
         ({"channel": "pigeon"}, "Not a valid choice."),
         ({"details": "x" * 3001}, "Field cannot be longer than 3000 characters."),
     ],
