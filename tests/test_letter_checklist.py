@@ -96,3 +96,10 @@ def test_renders_as_text_pdf_and_email(kind, language):
     parsed = email.message_from_bytes(message.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
     assert parsed["Subject"].strip() == letter.subject and parsed["Content-Language"] == language
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == letter.text.strip()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_a_note_for_a_short_mail_link(language):
+    from consent.letters import words
+
+    assert words(language)["mail_note"].strip()
