@@ -13,7 +13,8 @@ import pytest
 from consent import db
 from consent.deadlines import complaint_due, response_due
 from consent.letters import day
-from consent.services import accounts, requests
+from consent.models import Request
+from consent.services import accounts, integrity, requests
 from tests.conftest import PASSWORD, count_rows
 from tests.test_platforms import SHOP, add_platform
 from tests.test_requests import FRENCH_SHOP, events_of, letter_url, post_letter
@@ -189,3 +190,38 @@ def test_downloads_are_named_for_the_day_the_kind_and_the_platform(person, clien
     assert "../" not in disposition and "\r" not in disposition and "\n" not in disposition
     eml = post_letter(person, platform_id, step="eml")
     assert b"X-Unsent: 1" in eml.data
+
+
+def test_a_draft_from_before_holding_a_placeholder_is_never_signed(person, client, app):
+    """A rectification kept as a draft by the old code carries "[Describe here ...]" and no
+    composition to write it again: recording it as sent is refused and changes nothing."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    page = post_letter(person, platform_id, kind="rectification", details="Dupré, not Dupre.", step="draft")
+    request_id = uuid.UUID(page.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        s = db.session()
+        login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
+        with integrity.personal_transaction(s, login):  # as the old code wrote it, sealed
+            row = s.get(Request, request_id)
+            details = requests._read(login, row)
+            details.pop("composition")
+            details["text"] = "Madame, Monsieur,\n\n[Describe here what is wrong and what it should say.]\n"
+            requests._write(login, row, details)
+    before = len(events_of(app))
+    refused = person.post(page.headers["Location"], {"sent_on": ""}, action=f"/requests/{request_id}/sent")
+    assert refused.status_code == 400 and "still holds a placeholder" in refused.get_data(as_text=True)
+    assert len(events_of(app)) == before and tracked(app, page.headers["Location"]).status == "draft"
+
+
+def test_invisible_characters_are_not_the_persons_words(person, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    refused = post_letter(person, platform_id, kind="rectification", details="\u200b", step="sent")
+    assert refused.status_code == 400 and count_rows(app)["requests"] == 0
+
+
+def test_a_gdpr_letter_was_not_sent_before_the_gdpr(person, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    refused = post_letter(person, platform_id, step="sent", sent_on="2018-05-24")
+    assert refused.status_code == 400 and "before 25 May 2018" in refused.get_data(as_text=True)
+    assert count_rows(app)["requests"] == 0
+    assert post_letter(person, platform_id, step="sent", sent_on="2018-05-25").status_code == 302

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -215,6 +216,12 @@ def _block(*lines: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def said(text: str) -> bool:
+    """Whether ``text`` holds anything visible: blanks and invisible format characters
+    (a lone zero-width space) are not words the person wrote."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc", "Zs") for c in text)
+
+
 def _check(request: LetterRequest) -> None:
     if request.kind not in KINDS:
         raise LetterError(f"unknown letter kind: expected one of {', '.join(KINDS)}, got {request.kind!r}")
@@ -226,7 +233,7 @@ def _check(request: LetterRequest) -> None:
         raise LetterError("a complaint needs the controller it is against")
     if not request.sender.name.strip():
         raise LetterError("a letter needs the sender's name", missing="name")
-    if request.kind == "rectification" and not request.details.strip():
+    if request.kind == "rectification" and not said(request.details):
         raise LetterError("a rectification needs what is wrong and what it should say", missing="details")
     if request.kind == "restriction":
         if not request.grounds:
@@ -234,7 +241,7 @@ def _check(request: LetterRequest) -> None:
         unknown = set(request.grounds) - set(GROUNDS)
         if unknown:
             raise LetterError(f"expected grounds among {', '.join(GROUNDS)}, got {sorted(unknown)}")
-    if request.kind == "objection" and not request.direct_marketing and not request.situation.strip():
+    if request.kind == "objection" and not request.direct_marketing and not said(request.situation):
         # Article 21(1) asks for grounds relating to the person's particular situation.
         raise LetterError("an objection needs the grounds of your particular situation", missing="situation")
 

@@ -44,7 +44,7 @@ DUE_SOON = timedelta(days=7)
 
 class RequestError(ConsentError):
     """A request cannot be recorded or changed as asked; ``reason`` names the rule:
-    ``channel``, ``in_future``, ``before_sending``, ``no_address``, ``no_email``,
+    ``channel``, ``in_future``, ``before_gdpr``, ``placeholder``, ``before_sending``, ``no_address``, ``no_email``,
     ``not_allowed``, ``too_large``, ``unknown``."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -309,7 +309,13 @@ def record_sent(
     return row.id
 
 
+#: The GDPR applies from 25 May 2018 (Art. 99(2)): no letter under it was sent before.
+GDPR_APPLIES = date(2018, 5, 25)
+
+
 def _check_dates(sent_on: date, delivered_on: date | None, now: datetime) -> None:
+    if sent_on < GDPR_APPLIES:
+        raise RequestError("before_gdpr", "a GDPR letter cannot be sent before 25 May 2018")
     if sent_on > now.date():
         raise RequestError("in_future", "a letter cannot be sent in the future")
     if delivered_on is not None and (delivered_on < sent_on or delivered_on > now.date()):
@@ -366,6 +372,9 @@ def _mark_sent(
         details.update(_letter_fields(done.letter))
         received, estimated, due = done.received, done.estimated, done.due
     else:  # a draft kept before letters were dated on sending: its text stays as it is
+        if details["kind"] in ("rectification", "restriction") and "[" in details["text"]:
+            # Letters of that time could hold "[Describe here ...]": never sign one.
+            raise RequestError("placeholder", "this draft still holds a placeholder; write the letter again")
         expected = sent_on + timedelta(days=post_delivery_days) if details["channel"] == "post" else sent_on
         received, estimated = (delivered_on, False) if delivered_on else (expected, details["channel"] == "post")
         due = None

@@ -68,6 +68,11 @@ def _request_message(error: RequestError) -> str:
     return {
         "channel": _("Choose how you send the letter."),
         "in_future": _("A letter cannot be sent in the future."),
+        "before_gdpr": _("A GDPR letter cannot have been sent before 25 May 2018, when the regulation began to apply."),
+        "placeholder": _(
+            "This draft was written before letters asked for your own words and still holds a placeholder. "
+            "Write the letter again from the platform's page."
+        ),
         "before_sending": _("The delivery date must fall between sending and today."),
         "no_address": _("This platform has no postal address: add it to the platform, or send the letter another way."),
         "no_email": _("This platform has no e-mail address: add it to the platform, or send the letter another way."),
