@@ -4,17 +4,19 @@ later, extensions, reminders and complaints."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from consent import db
 from consent.deadlines import complaint_due, response_due
 from consent.letters import day
 from consent.models import Request
-from consent.services import accounts, integrity, requests
+from consent.services import accounts, integrity, ledger, requests
 from tests.conftest import PASSWORD, count_rows
 from tests.test_platforms import SHOP, add_platform
 from tests.test_requests import FRENCH_SHOP, events_of, letter_url, post_letter
@@ -225,3 +227,32 @@ def test_a_gdpr_letter_was_not_sent_before_the_gdpr(person, app):
     assert refused.status_code == 400 and "before 25 May 2018" in refused.get_data(as_text=True)
     assert count_rows(app)["requests"] == 0
     assert post_letter(person, platform_id, step="sent", sent_on="2018-05-25").status_code == 302
+
+
+def test_a_complaint_downloads_with_its_evidence(person, client, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    original = post_letter(person, platform_id, step="sent", sent_on="2026-09-01").headers["Location"]
+    original_id = original.rsplit("/", 1)[1]
+    person.post(original, {"status": "partly_answered", "note": "Only a CSV of orders"}, action=f"/requests/{original_id}/update")
+    complaint = post_letter(
+        person, platform_id, kind="complaint", parent=original_id, authority="fr-cnil", channel="post", step="sent"
+    ).headers["Location"]
+    assert "with its evidence (PDF)" in client.get(complaint).get_data(as_text=True)
+    response = client.get(complaint + "/evidence.pdf")
+    assert response.mimetype == "application/pdf" and "complaint" in response.headers["Content-Disposition"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    response.close()
+    assert "Réclamation contre Boutique Éclair SARL" in text
+    assert "Demande d'accès (article 15 du RGPD)" in text and "Only a CSV of orders" in text
+    assert "http://localhost/verify" in text or "/verify" in text
+    with app.app_context():
+        s = db.session()
+        login = accounts.log_in(s, app.extensions["consent.accounts"], email="ada@example.org", password=PASSWORD)
+        assert str(ledger.verifier_key(login)) in text.replace("\n", "")
+    # Only a complaint has evidence, and only its owner's.
+    assert client.get(original + "/evidence.pdf").status_code == 404
+
+
+def test_the_verification_instructions_are_public(client):
+    page = client.get("/verify").get_data(as_text=True)
+    assert "consent verify" in page and "SHA-256" in page

@@ -34,6 +34,7 @@ PUBLIC = {
     "main.index",
     "main.calendar",  # a capability link: whoever holds it sees due dates, by design
     "main.language",
+    "main.verify",  # how anyone handed a receipt checks it: no personal data
     "auth.login",
     "auth.register",
     "auth.finish_registration",

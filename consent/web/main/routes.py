@@ -22,6 +22,12 @@ def index() -> str | Response:
     return render_template("index.html")
 
 
+@bp.get("/verify")
+def verify() -> str:
+    """For anyone handed a ledger receipt (a DPO reading a complaint): how to check it."""
+    return render_template("verify.html")
+
+
 @bp.get("/dashboard")
 @login_required
 def dashboard() -> str:

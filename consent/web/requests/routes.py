@@ -34,12 +34,14 @@ from consent.letters import (
     name_of,
     words,
 )
+from consent.letters.evidence import Exhibit, to_evidence_pdf
 from consent.letters.output import download_name, mailto, one_line, short_mailto, to_email, to_pdf
 from consent.mail import SmtpSettings
 from consent.services import ledger, outbox, platforms, profiles, requests
 from consent.services.platforms import PlatformView
 from consent.services.requests import RequestError, RequestView
 from consent.web.decisions import use_label
+from consent.web.pages import public_url_for
 from consent.web.requests import bp
 from consent.web.requests.forms import UUID_TEXT, LetterForm, SentForm, SeveralForm, UpdateForm
 
@@ -650,6 +652,71 @@ def sent_letter(request_id: uuid.UUID, kind: str) -> Response:
         db.session(), current_user.login, found, today=today, post_delivery_days=current_app.config["POST_DELIVERY_DAYS"]
     )
     return _download(letter, kind, [], platform=found.platform_name, sent_on=found.sent_on or today)
+
+
+@bp.get("/requests/<uuid:request_id>/evidence.pdf")
+@login_required
+def evidence(request_id: uuid.UUID) -> Response:
+    """A complaint with its evidence in one PDF: the complaint, a copy of each letter sent
+    and each answer received about the request, and an appendix with the ledger receipts
+    and how anyone can check them."""
+    s, login = db.session(), current_user.login
+    complaint = requests.get_request(s, login, request_id)
+    if complaint is None or complaint.kind != "complaint" or not complaint.parent:
+        abort(404)
+    today = datetime.now(UTC).date()
+    days = current_app.config["POST_DELIVERY_DAYS"]
+    family = _family(complaint.parent)
+    about = sorted(
+        (r for r in requests.list_requests(s, login) if r.id in family and r.status != "draft"),
+        key=lambda r: (r.sent_on or r.created, r.id),
+    )
+    language = complaint.language
+    exhibits: list[Exhibit] = []
+    for item in about:
+        full = requests.get_request(s, login, uuid.UUID(item.id)) or item
+        exhibits.append(
+            Exhibit(
+                name_of(item.kind, language),
+                item.sent_on or item.created,
+                letter=requests.letter_of(s, login, full, today=today, post_delivery_days=days),
+            )
+        )
+        for reply in full.replies:
+            if not reply.get("note") and not reply.get("file"):
+                continue
+            found = (
+                requests.read_file(s, login, uuid.UUID(full.id), uuid.UUID(reply["file"])) if reply.get("file") else None
+            )
+            exhibits.append(
+                Exhibit(
+                    name_of("answer", language),
+                    date.fromisoformat(reply["on"]),
+                    note=reply.get("note", ""),
+                    file_name=found[0] if found else "",
+                    file=found[1] if found else b"",
+                )
+            )
+    receipts = [
+        json.dumps(receipt, ensure_ascii=False, indent=2)
+        for event in ledger.iter_events(s, login)
+        if event["type"] == events.LETTER_SENT
+        and event["data"].get("request") in family
+        and (receipt := ledger.receipt(s, login, event["index"])) is not None
+    ]
+    complaint_letter = requests.letter_of(s, login, complaint, today=today, post_delivery_days=days)
+    pdf = to_evidence_pdf(
+        complaint_letter,
+        exhibits,
+        receipts=receipts,
+        key_fingerprint=str(ledger.verifier_key(login)),
+        # The configured public address; without one, the address this person's own browser used.
+        verify_url=public_url_for("main.verify")
+        if current_app.config["PUBLIC_URL"]
+        else url_for("main.verify", _external=True),
+    )
+    name = download_name(complaint_letter, sent_on=complaint.sent_on or today, platform=complaint.platform_name, extension="pdf")
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
 @bp.route("/requests/several", methods=["GET", "POST"])
