@@ -103,3 +103,20 @@ def test_every_language_has_a_note_for_a_short_mail_link(language):
     from consent.letters import words
 
     assert words(language)["mail_note"].strip()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", ["withdrawal", "objection", "complaint"])
+def test_ledger_references_come_with_how_to_check_them(kind, language):
+    """A DPO reading "event 7, SHA-256 ..." is told, in the letter's language, where anyone
+    learns to check it; a letter citing nothing says nothing about it."""
+    from dataclasses import replace
+
+    from consent.letters import LedgerReference
+
+    base = letter_request(kind, language)
+    reference = LedgerReference("Newsletter", date(2026, 11, 2), 7, "ab" * 32, 8, "cm9vdA==")
+    url = "https://consent.example.org/verify"
+    cited = compose(replace(base, references=(reference,), ledger_key="consent-ledger/x+y+z", verify_url=url)).text
+    assert cited.count(url) == 1 and f"{url}." not in cited  # no full stop glued to the link
+    assert url not in compose(replace(base, verify_url=url)).text

@@ -139,6 +139,8 @@ class LetterRequest:
     transmit_to: str = ""
     #: What is enclosed (a complaint's evidence), named in the letter's language.
     enclosures: tuple[str, ...] = ()
+    #: Where anyone reads how to check the ledger references the letter cites.
+    verify_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,9 @@ def compose(request: LetterRequest) -> Letter:
             transmit_to=_name(request.transmit_to),
             enclosures=list(request.enclosures),
             enclosures_label=w["enclosures"],
+            verify_note=w["verify_note"].format(url=request.verify_url)
+            if request.verify_url and request.references
+            else "",
         )
     )
     body = _tidy(body)
@@ -388,4 +393,5 @@ def from_json(data: dict[str, Any]) -> LetterRequest:
         situation=data.get("situation", ""),
         transmit_to=data.get("transmit_to", ""),
         enclosures=tuple(data.get("enclosures", ())),
+        verify_url=data.get("verify_url", ""),
     )

@@ -315,6 +315,7 @@ def _letter_request(
         grounds=options.grounds,
         situation=options.situation,
         transmit_to=options.transmit_to,
+        verify_url=_verify_url() if references else "",
     )
     return letter_request, cited, parent
 
@@ -654,6 +655,14 @@ def sent_letter(request_id: uuid.UUID, kind: str) -> Response:
     return _download(letter, kind, [], platform=found.platform_name, sent_on=found.sent_on or today)
 
 
+def _verify_url() -> str:
+    """Where anyone reads how to check a ledger receipt: the configured public address;
+    without one, the address this person's own browser used."""
+    if current_app.config["PUBLIC_URL"]:
+        return public_url_for("main.verify")
+    return url_for("main.verify", _external=True)
+
+
 @bp.get("/requests/<uuid:request_id>/evidence.pdf")
 @login_required
 def evidence(request_id: uuid.UUID) -> Response:
@@ -710,10 +719,7 @@ def evidence(request_id: uuid.UUID) -> Response:
         exhibits,
         receipts=receipts,
         key_fingerprint=str(ledger.verifier_key(login)),
-        # The configured public address; without one, the address this person's own browser used.
-        verify_url=public_url_for("main.verify")
-        if current_app.config["PUBLIC_URL"]
-        else url_for("main.verify", _external=True),
+        verify_url=_verify_url(),
     )
     name = download_name(complaint_letter, sent_on=complaint.sent_on or today, platform=complaint.platform_name, extension="pdf")
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name)
