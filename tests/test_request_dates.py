@@ -256,3 +256,14 @@ def test_a_complaint_downloads_with_its_evidence(person, client, app):
 def test_the_verification_instructions_are_public(client):
     page = client.get("/verify").get_data(as_text=True)
     assert "consent verify" in page and "SHA-256" in page
+
+
+def test_an_extension_after_the_deadline_extends_nothing(person, client, app):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    page = post_letter(person, platform_id, step="sent", sent_on="2026-09-01").headers["Location"]
+    request_id = page.rsplit("/", 1)[1]
+    before, due = len(events_of(app)), tracked(app, page).due
+    refused = person.post(page, {"status": "extended"}, action=f"/requests/{request_id}/update")
+    assert refused.status_code == 400 and "within the first month" in refused.get_data(as_text=True)
+    view = tracked(app, page)
+    assert len(events_of(app)) == before and view.due == due and not view.extended

@@ -44,7 +44,7 @@ DUE_SOON = timedelta(days=7)
 
 class RequestError(ConsentError):
     """A request cannot be recorded or changed as asked; ``reason`` names the rule:
-    ``channel``, ``in_future``, ``before_gdpr``, ``placeholder``, ``before_sending``, ``no_address``, ``no_email``,
+    ``channel``, ``in_future``, ``before_gdpr``, ``placeholder``, ``late_extension``, ``before_sending``, ``no_address``, ``no_email``,
     ``not_allowed``, ``too_large``, ``unknown``."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -459,6 +459,10 @@ def update(
         else:
             if status not in _MOVES or details["status"] not in _MOVES[status]:
                 raise RequestError("not_allowed", f"cannot go from {details['status']} to {status}")
+            if status == "extended" and details.get("due") and now.date() > date.fromisoformat(details["due"]):
+                # Art. 12(3): the controller must announce the extension within the first
+                # month; announced after it, it extends nothing and the request stays overdue.
+                raise RequestError("late_extension", "an extension announced after the deadline extends nothing")
             digest = _sha256(file[1] if file else note.encode("utf-8"))
             reply: dict[str, Any] = {
                 "on": now.date().isoformat(),

@@ -70,6 +70,10 @@ def _request_message(error: RequestError) -> str:
     return {
         "channel": _("Choose how you send the letter."),
         "in_future": _("A letter cannot be sent in the future."),
+        "late_extension": _(
+            "An extension must be announced within the first month (Article 12(3) GDPR). This one came after "
+            "the deadline, so it extends nothing: record it as a note with their answer, or write the reminder."
+        ),
         "before_gdpr": _("A GDPR letter cannot have been sent before 25 May 2018, when the regulation began to apply."),
         "placeholder": _(
             "This draft was written before letters asked for your own words and still holds a placeholder. "
