@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# `make run PORT=5001` when 5000 is taken.
+PORT ?= 5000
 
 .PHONY: run test crash-test translations clean
 
 run: $(BIN)/.installed-run instance/config.toml
 	$(BIN)/consent db upgrade
-	$(BIN)/consent run --host 127.0.0.1 --port 5000
+	$(BIN)/consent run --host 127.0.0.1 --port $(PORT)
 
 test: $(BIN)/.installed-test chromium
 	$(BIN)/ruff check consent tests migrations
