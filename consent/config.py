@@ -52,7 +52,9 @@ DEFAULTS: dict[str, Any] = {
 
 #: Keys long enough that guessing them is out of the question (256 bits in hex).
 _MIN_SECRET_LENGTH = 32
-LANGUAGES = ("en", "fr")
+#: The interface's languages, each named in itself (as a language menu shows it).
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 def load(instance_path: Path, test_config: dict[str, Any] | None = None) -> dict[str, Any]:

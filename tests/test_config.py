@@ -57,7 +57,7 @@ def test_file_then_environment(clean_env, monkeypatch):
         ('secret_kee = "x"', "unknown setting 'secret_kee'"),
         ('login_idle_minutes = "soon"', "expected int for login_idle_minutes, got 'soon'"),
         ("session_cookie_secure = 3", "expected bool for session_cookie_secure, got 3"),
-        ('default_language = "de"', "default_language: expected one of"),
+        ('default_language = "es"', "default_language: expected one of"),
         ("login_idle_minutes = 0", "login_idle_minutes: expected at least 1, got 0"),
         ("argon2_memory_kib = 4", "argon2_memory_kib: expected at least 8 KiB"),
     ],

@@ -9,6 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from consent.config import LANGUAGE_NAMES
 from consent.directory.search import domain
 from consent.extensions import babel, csrf, login_manager
 from consent.web.decisions import (
@@ -89,7 +90,7 @@ def init_app(app: Flask) -> None:
         letter_label=letter_label,
         request_status_label=request_status_label,
     )
-    app.context_processor(lambda: {"current_language": str(get_locale())})
+    app.context_processor(lambda: {"current_language": str(get_locale()), "language_names": LANGUAGE_NAMES})
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)

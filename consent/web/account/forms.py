@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from consent.config import LANGUAGE_NAMES
 from consent.directory import authorities
 from consent.web.forms import ConsentForm, new_password_fields, plausible_date
 
@@ -107,7 +108,7 @@ class DeleteAccountForm(ConsentForm):
 class LanguageForm(ConsentForm):
     language = SelectField(
         _l("Language"),
-        choices=[SelectChoice("", _l("As my browser")), SelectChoice("en", "English"), SelectChoice("fr", "Français")],
+        choices=[SelectChoice("", _l("As my browser"))] + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
         validate_choice=True,
     )
 
