@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from consent.config import LANGUAGE_NAMES
 from consent.directory.search import domain
 from consent.extensions import babel, csrf, login_manager
+from consent.web.countries import country_name
 from consent.web.decisions import (
     category_label,
     event_label,
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["isodate"] = _format_day
     app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
     app.jinja_env.filters["domain"] = domain
+    app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals.update(
         status_label=status_label,
         event_label=event_label,

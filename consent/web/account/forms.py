@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -18,19 +17,10 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from consent.config import LANGUAGE_NAMES
 from consent.directory import authorities
+from consent.web.countries import country_choices
 from consent.web.forms import ConsentForm, new_password_fields, plausible_date
 
 _CURRENT_PASSWORD = [DataRequired(_l("Enter your current password.")), Length(max=1024)]
-
-
-def country_choices() -> list[SelectChoice]:
-    """ISO 3166-1 countries, named and sorted in the person's language."""
-    territories = get_locale().territories
-    countries = sorted(
-        (SelectChoice(code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
-        key=lambda choice: choice.label.casefold(),
-    )
-    return [SelectChoice("", "—"), *countries]
 
 
 class ProfileForm(ConsentForm):

@@ -19,7 +19,7 @@ from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regex
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from consent import vocabulary
-from consent.web.account.forms import country_choices
+from consent.web.countries import country_choices
 from consent.web.forms import ConsentForm, ConsentSubform, plausible_date
 
 
