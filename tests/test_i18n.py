@@ -1,16 +1,32 @@
-"""English and French everywhere: the French catalogue covers every string, and pages use it."""
+"""Every interface language everywhere: each catalogue covers every string, keeps its placeholders and
+markup, and pages use it."""
 
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from tests.conftest import PASSWORD, Auth
 
 ROOT = Path(__file__).resolve().parents[1]
-FR = ROOT / "consent/translations/fr/LC_MESSAGES"
+TRANSLATIONS = ROOT / "consent/translations"
+#: The interface languages besides English, the language of the ids.
+LANGUAGES = ["fr", "de"]
+
+
+def _catalogue_path(language: str) -> Path:
+    return TRANSLATIONS / language / "LC_MESSAGES"
+
+
+def _read_catalogue(language: str) -> Catalog:
+    with (_catalogue_path(language) / "messages.po").open("rb") as f:
+        return read_po(f)
 
 
 def _extracted(tmp_path: Path) -> set[str]:
@@ -37,55 +53,154 @@ def _extracted(tmp_path: Path) -> set[str]:
         return {m.id for m in read_po(f) if m.id}
 
 
-def test_every_string_in_the_code_has_a_french_translation(tmp_path):
-    with (FR / "messages.po").open("rb") as f:
-        catalog = read_po(f)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_string_in_the_code_has_a_translation(tmp_path, language):
     translated = {
         m.id
-        for m in catalog
+        for m in _read_catalogue(language)
         if m.id and "fuzzy" not in m.flags and (all(m.string) if isinstance(m.string, tuple) else m.string)
     }
     missing = _extracted(tmp_path) - translated
-    assert missing == set(), f"run `make translations` and translate: {sorted(missing)}"
+    assert missing == set(), f"run `make translations` and translate into {language}: {sorted(missing)}"
 
 
-def test_compiled_catalogue_matches_the_po_file():
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compiled_catalogue_matches_the_po_file(language):
     def plain(value):  # plural entries come as tuples from a .po file, lists from a .mo
         return tuple(value) if isinstance(value, (list, tuple)) else value
 
-    with (FR / "messages.po").open("rb") as f:
-        po = {plain(m.id): plain(m.string) for m in read_po(f) if m.id}
-    with (FR / "messages.mo").open("rb") as f:
+    po = {plain(m.id): plain(m.string) for m in _read_catalogue(language) if m.id and "fuzzy" not in m.flags}
+    with (_catalogue_path(language) / "messages.mo").open("rb") as f:
         mo = {plain(m.id): plain(m.string) for m in read_mo(f) if m.id}
-    assert mo == po, "messages.mo is stale: run `make translations`"
+    assert mo == po, f"{language}/messages.mo is stale: run `make translations`"
 
 
-def test_browser_language_picks_french(client):
-    html = client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}).get_data(as_text=True)
-    assert '<html lang="fr">' in html
-    assert "Décidez qui peut utiliser vos données, et pour quoi." in html
+_PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _shape(text: str) -> tuple[list[str], list[str]]:
+    """The placeholders and the HTML tags of a text, in a comparable form."""
+    return sorted(set(_PLACEHOLDER.findall(text)) - {"%%"}), sorted(_TAG.findall(text))
+
+
+def _broken(message: Message) -> list[str]:
+    """What a translation lost or added against its id: placeholders or markup."""
+    ids = message.id if isinstance(message.id, tuple) else (message.id,)
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    wanted = _shape(ids[-1])  # the plural id: a singular form may spell the number out, as English does
+    problems = []
+    for index, string in enumerate(strings):
+        if not string:
+            continue  # a missing translation is the other test's business
+        placeholders, tags = _shape(string)
+        expected_placeholders = wanted[0]
+        if isinstance(message.id, tuple) and index == 0:
+            expected_placeholders = _shape(ids[0])[0]
+        if placeholders != expected_placeholders or tags != wanted[1]:
+            problems.append(f"{ids[0]!r} -> {string!r}")
+    return problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_keeps_the_placeholders_and_markup_of_its_id(language):
+    problems = [problem for m in _read_catalogue(language) if m.id for problem in _broken(m)]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("msgid", "msgstr", "broken"),
+    [
+        ("Edit %(name)s", "%(name)s bearbeiten", False),
+        ("Edit %(name)s", "%(nom)s bearbeiten", True),  # a renamed placeholder: KeyError at runtime
+        ("Edit %(name)s", "Bearbeiten", True),  # a lost one: the page says less than it should
+        ("Wait %(n)d seconds.", "Warten Sie %(n)s Sekunden.", True),
+        ("Read <a href='/x'>this</a>.", "Lesen Sie <a href='/x'>dies</a>.", False),
+        ("Read <a href='/x'>this</a>.", "Lesen Sie dies.", True),
+        (("%(num)d event", "%(num)d events"), ("%(num)d Ereignis", "%(num)d Ereignisse"), False),
+        (("%(num)d event", "%(num)d events"), ("%(num)d Ereignis", "Ereignisse"), True),
+    ],
+)
+def test_the_shape_check_catches_broken_translations(msgid, msgstr, broken):
+    assert bool(_broken(Message(msgid, msgstr))) is broken
+
+
+#: A sentence of the start page in each language, and the word for "Password" and "Dashboard".
+START_PAGE = {
+    "fr": "Décidez qui peut utiliser vos données, et pour quoi.",
+    "de": "Entscheiden Sie, wer Ihre Daten verwenden darf und wofür.",
+}
+PASSWORD_LABEL = {"fr": "Mot de passe", "de": "Passwort"}
+DASHBOARD = {"fr": "Tableau de bord", "de": "Übersicht"}
+TOO_SHORT = {"fr": "Utilisez au moins 12 caractères.", "de": "Verwenden Sie mindestens 12 Zeichen."}
+WRONG_LOGIN = {
+    "fr": "L’adresse e-mail ou le mot de passe est erroné.",
+    "de": "E-Mail-Adresse oder Passwort ist falsch.",
+}
+
+
+@pytest.mark.parametrize(("accept", "language"), [("fr-FR,fr;q=0.9,en;q=0.5", "fr"), ("de-AT,de;q=0.9,en;q=0.5", "de")])
+def test_browser_language_picks_the_interface_language(client, accept, language):
+    page = html.unescape(client.get("/", headers={"Accept-Language": accept}).get_data(as_text=True))
+    assert f'<html lang="{language}">' in page
+    assert START_PAGE[language] in page
 
 
 def test_default_is_english(client):
-    html = client.get("/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
-    assert '<html lang="en">' in html and "Decide who may use your data" in html
+    page = client.get("/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Decide who may use your data" in page
 
 
-def test_anonymous_choice_wins_over_the_browser(client, auth):
-    response = auth.post("/", {"language": "fr", "next": "/login"}, action="/language")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_anonymous_choice_wins_over_the_browser(client, auth, language):
+    response = auth.post("/", {"language": language, "next": "/login"}, action="/language")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
-    html = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Mot de passe" in html
+    page = client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert PASSWORD_LABEL[language] in page
 
 
-def test_account_language_follows_the_person(client, auth, app):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_account_language_follows_the_person(client, auth, app, language):
     auth.register()
-    auth.post("/settings", {"language": "fr"}, action="/language")
+    auth.post("/settings", {"language": language}, action="/language")
     auth.logout()
     other_browser = app.test_client()
     Auth(other_browser).login()
-    html = other_browser.get("/dashboard", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Tableau de bord" in html
+    page = other_browser.get("/dashboard", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert DASHBOARD[language] in page
+
+
+def _english_sentences_in(page: str, language: str) -> list[str]:
+    """Sentences of the catalogue that the page shows in English although they have a translation."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"\s+", " ", page)))
+    return sorted(
+        m.id
+        for m in _read_catalogue(language)
+        if isinstance(m.id, str) and len(m.id.split()) >= 3 and m.string and m.string != m.id and m.id in text
+    )
+
+
+def test_choosing_deutsch_in_the_footer_turns_the_dashboard_german(client, auth):
+    auth.register()
+    english = client.get("/dashboard").get_data(as_text=True)
+    assert '<html lang="en">' in english and _english_sentences_in(english, "de") != []
+
+    response = auth.post("/dashboard", {"language": "de", "next": "/dashboard"}, action="/language")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+    page = client.get("/dashboard", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "<h1>Übersicht</h1>" in page
+    assert 'aria-current="true">Deutsch</button>' in page
+    assert _english_sentences_in(page, "de") == []
+
+
+def test_settings_language_menu_offers_every_interface_language(client, auth):
+    auth.register()
+    page = client.get("/settings").get_data(as_text=True)
+    menu = re.search(r'<select[^>]*name="language"[^>]*>(.*?)</select>', page, re.S)
+    assert menu, "the settings page has no language menu"
+    for code, name in [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]:
+        assert re.search(rf'<option[^>]*value="{code}"[^>]*>{name}</option>', menu.group(1)), name
 
 
 def test_unknown_language_is_refused(client, auth):
@@ -94,9 +209,10 @@ def test_unknown_language_is_refused(client, auth):
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 
 
-def test_form_errors_are_translated(client, auth):
-    auth.post("/", {"language": "fr"}, action="/language")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_form_errors_are_translated(client, auth, language):
+    auth.post("/", {"language": language}, action="/language")
     response = auth.post("/register", {"email": "ada@example.org", "password": "court", "confirm": "court"})
-    assert "Utilisez au moins 12 caractères." in response.get_data(as_text=True)
+    assert TOO_SHORT[language] in html.unescape(response.get_data(as_text=True))
     response = auth.post("/login", {"email": "ada@example.org", "password": PASSWORD})
-    assert "L’adresse e-mail ou le mot de passe est erroné." in response.get_data(as_text=True)
+    assert WRONG_LOGIN[language] in html.unescape(response.get_data(as_text=True))
