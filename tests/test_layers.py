@@ -13,6 +13,7 @@ PURE = [
     "consent.deadlines",
     "consent.places",
     "consent.directory.authorities",
+    "consent.guide",
 ]
 
 

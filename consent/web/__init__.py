@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent.config import LANGUAGE_NAMES
 from consent.directory.search import domain
 from consent.extensions import babel, csrf, login_manager
+from consent.web import times
 from consent.web.countries import country_name
 from consent.web.decisions import (
     category_label,
@@ -50,13 +49,6 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _format_day(value: date | str | None) -> str:
-    """A day in the person's language, from a date or its ISO text; empty for none."""
-    if not value:
-        return ""
-    return str(format_date(value if isinstance(value, date) else date.fromisoformat(value)))
-
-
 def _refuse_nul() -> None:
     """A NUL byte is in no name, address or search a person types, and PostgreSQL refuses
     it in text: a request that carries one, anywhere, is refused before any view runs."""
@@ -66,22 +58,33 @@ def _refuse_nul() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from consent.web import account, auth, errors, ledger, limits, logins, main, platforms, requests, second_factor
+    from consent.web import (
+        account,
+        auth,
+        errors,
+        guide,
+        ledger,
+        limits,
+        logins,
+        main,
+        platforms,
+        requests,
+        second_factor,
+    )
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=logins.select_language)
+    babel.init_app(app, locale_selector=logins.select_language, timezone_selector=times.select_time_zone)
     logins.init_app(app, login_manager)
     errors.init_app(app)
     app.before_request(_refuse_nul)
     second_factor.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.filters["isodate"] = _format_day
-    app.jinja_env.filters["when"] = lambda moment: format_datetime(moment, "medium")
+    times.init_app(app)  # the filters "when" and "isodate", in the person's time zone
     app.jinja_env.filters["domain"] = domain
     app.jinja_env.filters["country"] = country_name
     app.jinja_env.globals.update(
@@ -97,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(platforms.bp)
+    app.register_blueprint(guide.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(requests.bp)
     limits.init_app(app)  # last: it wraps the views of every blueprint

@@ -1,0 +1,152 @@
+"""The guide "which companies probably hold my data": parts of life to directory companies."""
+
+from __future__ import annotations
+
+import pytest
+
+from consent import guide
+from consent.guide import BY_KEY, Company
+from tests.conftest import count_rows
+from tests.test_directory import company, run_import, write_directory
+
+
+def _c(slug: str, *categories: str, countries: tuple[str, ...] = ("de",)) -> Company:
+    return Company(slug, slug.title(), frozenset(categories), frozenset(countries))
+
+
+COMPANIES = {
+    c.slug: c
+    for c in [
+        _c("schufa", "credit agency"),
+        _c("crif", "credit agency"),
+        _c("banque", "credit agency", countries=("fr",)),
+        _c("broker", "addresses"),
+        _c("facebook", "social media", countries=("all",)),
+        _c("snapgram", "social media", countries=("all",)),
+        _c("localnet", "social media"),
+        _c("frenchnet", "social media", countries=("fr",)),
+        *(_c(f"shop{n:02d}", "commerce") for n in range(30)),
+    ]
+}
+PACKS = {
+    "de/credit-agencies": ["crif", "schufa"],
+    "all/social-media": ["snapgram", "gone-from-the-directory"],
+    "de/commerce": ["shop29"],
+}
+
+
+def test_companies_that_concern_everyone_come_first_without_being_asked():
+    (everyone,) = guide.guide([], COMPANIES, PACKS, "DE")
+    assert everyone.situation.key == "everyone"
+    assert [c.slug for c in everyone.companies] == ["crif", "schufa"]  # every pick, however many
+    assert everyone.more == 1  # the address broker no pack names
+
+
+def test_the_editors_picks_come_first_then_the_rest_for_the_country():
+    social = guide.suggest(BY_KEY["social"], COMPANIES, PACKS, "de")
+    assert [c.slug for c in social.companies] == ["snapgram", "facebook", "localnet"]  # no French network
+    assert social.more == 0
+
+
+def test_a_long_category_is_cut_to_a_readable_list_and_says_how_many_more():
+    shopping = guide.suggest(BY_KEY["shopping"], COMPANIES, PACKS, "de")
+    assert len(shopping.companies) == 12 and shopping.companies[0].slug == "shop29"
+    assert shopping.more == 30 - 12
+    picks = guide.suggest(BY_KEY["shopping"], COMPANIES, {"de/commerce": list(COMPANIES)[8:]}, "de", limit=5)
+    assert len(picks.companies) == 5 and picks.more == 25  # the editors' picks are cut too
+
+
+def test_without_a_country_or_its_packs_every_company_of_the_kind_is_a_candidate():
+    everyone = guide.suggest(BY_KEY["everyone"], COMPANIES, {}, "")
+    assert {c.slug for c in everyone.companies} == {"schufa", "crif", "banque", "broker"}
+    french = guide.suggest(BY_KEY["everyone"], COMPANIES, PACKS, "FR")  # no French pack
+    assert [c.slug for c in french.companies] == ["banque"]
+
+
+def test_a_company_shows_once_and_unknown_answers_are_ignored():
+    both = {**COMPANIES, "schufa": _c("schufa", "credit agency", "finance")}
+    found = guide.guide(["banking", "no-such-part-of-life"], both, PACKS, "de")
+    assert [s.situation.key for s in found] == ["everyone", "banking"]
+    assert "schufa" not in {c.slug for c in found[1].companies}
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+SAMPLE = [
+    company("creditwatch", "CreditWatch AG", categories=["credit agency"]),
+    company("photoshare", "Photoshare Europe Ltd.", categories=["social media"], **{"relevant-countries": ["all"]}),
+    company("mailshop", "Mailshop GmbH", categories=["commerce"]),
+]
+
+
+@pytest.fixture
+def directory_app(app, tmp_path):
+    packs = {"company-packs/de.json": [{"slug": "credit-agencies", "type": "add-all", "companies": ["creditwatch"]}]}
+    run_import(app, write_directory(tmp_path / "dir", SAMPLE, **packs))
+    return app
+
+
+def test_the_questions_alone_change_nothing_and_suggest_nothing(directory_app, auth):
+    auth.register()
+    html = auth.client.get("/platforms/guide").get_data(as_text=True)
+    assert "I shop online" in html and "CreditWatch AG" not in html
+    assert count_rows(directory_app)["platforms"] == 0
+
+
+def test_answers_show_the_companies_then_the_ticked_ones_are_added(directory_app, auth):
+    auth.register()
+    auth.post("/profile", {"country": "DE"})
+    html = auth.client.get("/platforms/guide?asked=1&life=social").get_data(as_text=True)
+    assert "CreditWatch AG" in html and "Photoshare Europe Ltd." in html
+    assert "Mailshop GmbH" not in html  # shopping was not ticked
+    entries_before = count_rows(directory_app)["ledger_entries"]
+    added = auth.post("/platforms/guide", {"slug": ["creditwatch", "photoshare"], "life": "social"})
+    assert added.status_code == 302 and added.location.endswith("/platforms")
+    rows = count_rows(directory_app)
+    assert rows["platforms"] == 2 and rows["ledger_entries"] == entries_before + 2
+    again = auth.client.get("/platforms/guide?asked=1&life=social").get_data(as_text=True)
+    assert again.count("already in your list") == 2
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"slug": "no-such-company"}, {"slug": "creditwatch"}],
+    ids=["nothing ticked", "unknown entry", "already listed"],
+)
+def test_adding_nothing_new_says_so_and_changes_nothing(directory_app, auth, form):
+    auth.register()
+    auth.post("/platforms/guide", {"slug": "creditwatch"})
+    before = count_rows(directory_app)
+    answer = auth.post("/platforms/guide", form)
+    assert answer.status_code == 400
+    assert "Tick at least one company that is not in your list yet." in answer.get_data(as_text=True)
+    assert count_rows(directory_app) == before
+
+
+def test_a_profile_without_a_country_is_told_how_to_sharpen_the_guide(directory_app, auth):
+    auth.register()
+    html = auth.client.get("/platforms/guide?asked=1").get_data(as_text=True)
+    assert "Your profile has no country" in html
+    assert "CreditWatch AG" in html  # without a country, every company of the kind
+
+
+def test_the_guide_is_for_logged_in_people_only(directory_app, client):
+    assert client.get("/platforms/guide").status_code == 302
+    assert client.post("/platforms/guide", data={"slug": "creditwatch"}).status_code in (302, 400)
+    assert count_rows(directory_app)["platforms"] == 0
+
+
+@pytest.mark.shared
+def test_with_the_real_directory_a_german_is_shown_schufa_and_the_big_social_networks(app, auth):
+    from consent import db
+    from consent.services import directory
+    from tests.conftest import shared_path
+
+    with app.app_context():
+        directory.import_directory(db.session(), shared_path("datarequests"))
+    auth.register()
+    auth.post("/profile", {"country": "DE"})
+    html = auth.client.get("/platforms/guide?asked=1&life=social&life=banking").get_data(as_text=True)
+    assert "SCHUFA Holding AG" in html
+    assert "Instagram" in html or "Meta Platforms Ireland" in html
+    assert html.count('name="slug"') <= 20 + 12 + 12  # the country's 20 picks, then short lists
