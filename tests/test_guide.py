@@ -90,21 +90,22 @@ def test_the_questions_alone_change_nothing_and_suggest_nothing(directory_app, a
     auth.register()
     html = auth.client.get("/platforms/guide").get_data(as_text=True)
     assert "I shop online" in html and "CreditWatch AG" not in html
+    assert 'method="get"' not in html  # what a person ticks stays out of URLs and logs
     assert count_rows(directory_app)["platforms"] == 0
 
 
 def test_answers_show_the_companies_then_the_ticked_ones_are_added(directory_app, auth):
     auth.register()
     auth.post("/profile", {"country": "DE"})
-    html = auth.client.get("/platforms/guide?asked=1&life=social").get_data(as_text=True)
+    html = auth.post("/platforms/guide", {"step": "ask", "life": "social"}).get_data(as_text=True)
     assert "CreditWatch AG" in html and "Photoshare Europe Ltd." in html
     assert "Mailshop GmbH" not in html  # shopping was not ticked
     entries_before = count_rows(directory_app)["ledger_entries"]
-    added = auth.post("/platforms/guide", {"slug": ["creditwatch", "photoshare"], "life": "social"})
+    added = auth.post("/platforms/guide", {"step": "add", "slug": ["creditwatch", "photoshare"], "life": "social"})
     assert added.status_code == 302 and added.location.endswith("/platforms")
     rows = count_rows(directory_app)
     assert rows["platforms"] == 2 and rows["ledger_entries"] == entries_before + 2
-    again = auth.client.get("/platforms/guide?asked=1&life=social").get_data(as_text=True)
+    again = auth.post("/platforms/guide", {"step": "ask", "life": "social"}).get_data(as_text=True)
     assert again.count("already in your list") == 2
 
 
@@ -115,9 +116,9 @@ def test_answers_show_the_companies_then_the_ticked_ones_are_added(directory_app
 )
 def test_adding_nothing_new_says_so_and_changes_nothing(directory_app, auth, form):
     auth.register()
-    auth.post("/platforms/guide", {"slug": "creditwatch"})
+    auth.post("/platforms/guide", {"step": "add", "slug": "creditwatch"})
     before = count_rows(directory_app)
-    answer = auth.post("/platforms/guide", form)
+    answer = auth.post("/platforms/guide", {"step": "add", **form})
     assert answer.status_code == 400
     assert "Tick at least one company that is not in your list yet." in answer.get_data(as_text=True)
     assert count_rows(directory_app) == before
@@ -125,14 +126,14 @@ def test_adding_nothing_new_says_so_and_changes_nothing(directory_app, auth, for
 
 def test_a_profile_without_a_country_is_told_how_to_sharpen_the_guide(directory_app, auth):
     auth.register()
-    html = auth.client.get("/platforms/guide?asked=1").get_data(as_text=True)
+    html = auth.post("/platforms/guide", {"step": "ask"}).get_data(as_text=True)
     assert "Your profile has no country" in html
     assert "CreditWatch AG" in html  # without a country, every company of the kind
 
 
 def test_the_guide_is_for_logged_in_people_only(directory_app, client):
     assert client.get("/platforms/guide").status_code == 302
-    assert client.post("/platforms/guide", data={"slug": "creditwatch"}).status_code in (302, 400)
+    assert client.post("/platforms/guide", data={"step": "add", "slug": "creditwatch"}).status_code in (302, 400)
     assert count_rows(directory_app)["platforms"] == 0
 
 
@@ -146,7 +147,7 @@ def test_with_the_real_directory_a_german_is_shown_schufa_and_the_big_social_net
         directory.import_directory(db.session(), shared_path("datarequests"))
     auth.register()
     auth.post("/profile", {"country": "DE"})
-    html = auth.client.get("/platforms/guide?asked=1&life=social&life=banking").get_data(as_text=True)
+    html = auth.post("/platforms/guide", {"step": "ask", "life": ["social", "banking"]}).get_data(as_text=True)
     assert "SCHUFA Holding AG" in html
     assert "Instagram" in html or "Meta Platforms Ireland" in html
     assert html.count('name="slug"') <= 20 + 12 + 12  # the country's 20 picks, then short lists

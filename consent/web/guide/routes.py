@@ -34,33 +34,28 @@ QUESTIONS = {
 }
 
 
-@bp.get("/platforms/guide")
+@bp.route("/platforms/guide", methods=["GET", "POST"])
 @login_required
-def show() -> str:
-    """The questions, and once asked (a GET: asking changes nothing), the suggestions."""
-    chosen = [key for key in request.args.getlist("life") if key in BY_KEY]
-    asked = "asked" in request.args
-    found = guide.for_person(db.session(), current_user.login, chosen) if asked else None
-    return render_template(
-        "guide.html", situations=SITUATIONS, questions=QUESTIONS, chosen=chosen, found=found, problem=None
-    )
-
-
-@bp.post("/platforms/guide")
-@login_required
-def add() -> Response | tuple[str, int]:
+def show() -> Response | tuple[str, int]:
+    """The questions; then (step "ask") the suggestions; then (step "add") the ticked ones
+    added. Answers travel by POST only: which parts of life a person ticked (a debt
+    collector, health services) must not land in a URL or an access log."""
     s, login = db.session(), current_user.login
-    added = guide.add(s, login, request.form.getlist("slug"))
-    if added:
-        flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
-        return redirect(url_for("platforms.index"))
+    step = request.form.get("step") if request.method == "POST" else None
     chosen = [key for key in request.form.getlist("life") if key in BY_KEY]
+    problem = None
+    if step == "add":
+        added = guide.add(s, login, request.form.getlist("slug"))
+        if added:
+            flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
+            return redirect(url_for("platforms.index"))
+        problem = _("Tick at least one company that is not in your list yet.")
     page = render_template(
         "guide.html",
         situations=SITUATIONS,
         questions=QUESTIONS,
         chosen=chosen,
-        found=guide.for_person(s, login, chosen),
-        problem=_("Tick at least one company that is not in your list yet."),
+        found=guide.for_person(s, login, chosen) if step else None,
+        problem=problem,
     )
-    return page, 400
+    return page, 400 if problem else 200
