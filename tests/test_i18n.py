@@ -61,7 +61,7 @@ def test_every_string_in_the_code_has_a_translation(tmp_path, language):
         if m.id and "fuzzy" not in m.flags and (all(m.string) if isinstance(m.string, tuple) else m.string)
     }
     missing = _extracted(tmp_path) - translated
-    assert missing == set(), f"run `make translations` and translate into {language}: {sorted(missing)}"
+    assert missing == set(), f"run `make translations` and translate into {language}: {sorted(missing, key=str)}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
