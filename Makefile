@@ -6,13 +6,13 @@ CHROMIUM ?= /usr/bin/chromium
 # `make run PORT=5001` when 5000 is taken.
 PORT ?= 5000
 
-.PHONY: run test crash-test translations clean
+.PHONY: run test axe crash-test translations clean
 
 run: $(BIN)/.installed-run instance/config.toml
 	$(BIN)/consent db upgrade
 	$(BIN)/consent run --host 127.0.0.1 --port $(PORT)
 
-test: $(BIN)/.installed-test chromium
+test: $(BIN)/.installed-test chromium axe
 	$(BIN)/ruff check consent tests migrations
 	$(BIN)/mypy consent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -47,6 +47,21 @@ chromium:
 	    echo "Chromium is missing: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)"; exit 1; \
 	  fi; \
 	fi
+
+# axe-core, the accessibility checker the browser tests inject (tests/a11y.py): a test-only
+# npm package, pinned in package.json and package-lock.json, installed in node_modules.
+axe: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else \
+	    echo "npm is missing (the browser tests need axe-core from it): run 'sudo apt-get install npm'"; exit 1; \
+	  fi; \
+	fi
+	npm ci --silent --no-audit --no-fund
+	touch $@
 
 # The long crash run (docs/operations.md): 200 SIGKILLs on SQLite, then on PostgreSQL.
 # Not part of `make test` (it takes minutes); the short run is tests/test_crash.py.
