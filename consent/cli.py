@@ -144,7 +144,11 @@ def demo_command() -> None:
     """Create a demo account with a year of history, and print how to log in."""
     from consent.demo import create_demo
 
-    email, password = create_demo(db.session(), _settings())
+    # Where its letters say anyone checks a ledger receipt: this instance's public page
+    # (without a public address, where `make run` serves it).
+    site = str(current_app.config["PUBLIC_URL"]).rstrip("/") or "http://localhost:5000"
+    verify_url = site + "/verify"
+    email, password = create_demo(db.session(), _settings(), verify_url=verify_url)
     click.echo("Demo account created. Log in with:")
     click.echo(f"  e-mail:   {email}")
     click.echo(f"  password: {password}")
@@ -162,10 +166,17 @@ def directory_import(path: Path) -> None:
     """Import a directory in the datarequests.org format from PATH."""
     from consent.services import directory
 
-    files = sum(len(list((path / sub).glob("*.json"))) for sub in directory.SUBFOLDERS) if path.is_dir() else 0
+    _import_and_report(path, directory.record_files(path))
+
+
+def _import_and_report(folder: Path, files: int, label: str = "Importing") -> None:
+    """The import with its progress bar, then its report: what `import`, `update` and
+    `load-snapshot` all print."""
+    from consent.services import directory
+
     try:
-        with click.progressbar(length=files, label="Importing", file=sys.stderr) as bar:
-            report = directory.import_directory(db.session(), path, progress=bar.update)
+        with click.progressbar(length=files, label=label, file=sys.stderr) as bar:
+            report = directory.import_directory(db.session(), folder, progress=bar.update)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
     for kind in ("controllers", "authorities", "redirects", "packs"):
@@ -177,6 +188,58 @@ def directory_import(path: Path) -> None:
     click.echo(f"{len(report.rejected)} rejected." if report.rejected else "Nothing rejected.")
     if not report.changed:
         click.echo("No changes: the directory was already up to date.")
+
+
+@directory_group.command("update")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path),
+    help="A local checkout of the directory, a .tar.gz of one, or a snapshot (.json.gz): for a machine offline.",
+)
+@click.option("--url", help="Where to download the directory's .tar.gz (default: the upstream repository).")
+@with_appcontext
+def directory_update(source: Path | None, url: str | None) -> None:
+    """Refresh the directory from the upstream repository, or from a local copy (--from)."""
+    from consent.directory import snapshot
+    from consent.services import directory
+
+    if source is not None and url is not None:
+        raise click.UsageError("give --from or --url, not both")
+    try:
+        if source is not None:
+            unpacked = directory.unpacked_path(source)
+        else:
+            click.echo(f"Downloading {url or snapshot.ARCHIVE_URL} ...", err=True)
+            unpacked = directory.unpacked_download(url or snapshot.ARCHIVE_URL)
+        with unpacked as found:
+            click.echo(f"Directory from {found.origin}", err=True)
+            _import_and_report(found.folder, found.files, label="Updating")
+    except directory.DirectoryError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@directory_group.command("load-snapshot")
+@with_appcontext
+def directory_load_snapshot() -> None:
+    """Load the directory snapshot shipped with the app, if the directory is empty."""
+    load_directory_snapshot_if_empty()
+
+
+def load_directory_snapshot_if_empty() -> None:
+    """On first start (`consent db upgrade`), fill the empty directory from the shipped
+    snapshot; a directory imported or updated before is left alone."""
+    from consent.services import directory
+
+    if not directory.is_empty(db.session()):
+        click.echo("Directory: already filled (refresh it with: consent directory update).")
+        return
+    try:
+        with directory.unpacked_snapshot() as found:
+            click.echo(f"Directory: loading the snapshot of {found.origin}", err=True)
+            _import_and_report(found.folder, found.files, label="Loading the directory")
+    except directory.DirectoryError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def init_app(app: Flask) -> None:
