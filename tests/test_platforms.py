@@ -149,18 +149,23 @@ def test_edit_records_only_what_changed(person, app):
     assert recorded[2]["data"] == {"records": ["platforms"]}
 
 
-def test_archived_platform_takes_no_more_decisions(person, client, app):
+def test_archived_platform_takes_no_new_grant_but_a_withdrawal(person, client, app):
     platform_id = add_platform(person)
     add_use(person, platform_id, "Marketing")
+    add_use(person, platform_id, "DirectMarketing")
     response = person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")
     assert response.status_code == 302
-    use_id = use_ids(app, platform_id)["Marketing"]
+    ids = use_ids(app, platform_id)
+    # Withdrawing is the person's right whatever the platform's state (GDPR Art. 7(3)).
+    decide(person, ids["Marketing"], "withdraw")
+    assert all_events(app)[-1]["type"] == "use.withdrawn"
     before = count_rows(app)["ledger_entries"]
-    decide(person, use_id, "withdraw")
+    decide(person, ids["Marketing"], "grant")
     assert count_rows(app)["ledger_entries"] == before
-    assert "archived: its uses can no longer change" in client.get("/dashboard").get_data(as_text=True)
+    assert "This platform is archived: bring it back" in client.get("/dashboard").get_data(as_text=True)
     assert platform_id not in client.get("/platforms").get_data(as_text=True)
     assert platform_id in client.get("/platforms?archived=1").get_data(as_text=True)
+    assert platform_id in client.get("/platforms?shown=archived").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

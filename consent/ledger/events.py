@@ -29,6 +29,8 @@ VERSION = 1
 PLATFORM_ADDED = "platform.added"
 PLATFORM_CHANGED = "platform.changed"
 PLATFORM_ARCHIVED = "platform.archived"
+#: The platform comes back from the archive: its uses can change again.
+PLATFORM_UNARCHIVED = "platform.unarchived"
 USE_GRANTED = "use.granted"
 USE_REFUSED = "use.refused"
 USE_WITHDRAWN = "use.withdrawn"
@@ -46,6 +48,7 @@ TYPES = frozenset(
         PLATFORM_ADDED,
         PLATFORM_CHANGED,
         PLATFORM_ARCHIVED,
+        PLATFORM_UNARCHIVED,
         USE_GRANTED,
         USE_REFUSED,
         USE_WITHDRAWN,

@@ -85,6 +85,13 @@ STATUS_OF = {
 }
 
 
+#: What an archived platform still takes: a withdrawal (the person's right whatever the
+#: platform's state, GDPR Art. 7(3)), a lapse, letters and answers, and its return.
+_WHILE_ARCHIVED = frozenset(
+    {events.USE_WITHDRAWN, events.USE_EXPIRED, events.PLATFORM_UNARCHIVED, *events.REQUEST_TYPES}
+)
+
+
 @dataclass
 class LedgerState:
     platforms: dict[str, PlatformState] = field(default_factory=dict)
@@ -105,7 +112,7 @@ class LedgerState:
             if strict:
                 raise DecisionError("unknown", f"no platform {platform_id}")
             platform = self.platforms[platform_id] = PlatformState(platform_id, since=event["at"])
-        elif platform.archived and strict and kind not in (events.USE_EXPIRED, *events.REQUEST_TYPES):
+        elif platform.archived and strict and kind not in _WHILE_ARCHIVED:
             raise DecisionError("archived", f"platform {platform_id} is archived")
         if kind in (events.PLATFORM_ADDED, events.PLATFORM_CHANGED):
             for name in PLATFORM_FIELDS:
@@ -113,6 +120,10 @@ class LedgerState:
                     setattr(platform, name, data[name])
         elif kind == events.PLATFORM_ARCHIVED:
             platform.archived = True
+        elif kind == events.PLATFORM_UNARCHIVED:
+            if strict and not platform.archived:
+                raise DecisionError("not_archived", f"platform {platform_id} is not archived")
+            platform.archived = False
         elif kind in events.REQUEST_TYPES:
             pass  # letters and answers are on record; they change no use
         else:

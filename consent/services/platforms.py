@@ -7,6 +7,7 @@ identifiers there, free notes) is stored beside it, sealed, and never enters the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -17,24 +18,41 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from consent import vocabulary
 from consent.directory.format import SLUG
+from consent.directory.search import domain, fold
 from consent.errors import DecisionError
 from consent.ledger import events
-from consent.ledger.state import EXPIRED, GRANTED, PLATFORM_FIELDS, USE_FIELDS, PlatformState, UseState
+from consent.ledger.state import (
+    EXPIRED,
+    GRANTED,
+    PLATFORM_FIELDS,
+    REFUSED,
+    USE_FIELDS,
+    WITHDRAWN,
+    PlatformState,
+    UseState,
+)
 from consent.models import Platform, Use
 from consent.services import integrity
+from consent.services import ledger as ledger_service
 from consent.services.accounts import ActiveLogin
 from consent.services.ledger import LedgerWriter
 
 #: "Expiring soon" on the dashboard.
 EXPIRING_WITHIN = timedelta(days=30)
+#: How long after a withdrawal the person may take it back with one click.
+UNDO_WITHIN = timedelta(minutes=10)
+#: The legal basis of a use that rests on a contract rather than on consent.
+CONTRACT = vocabulary.GDPR + "A6-1-b"
+_SERVICE_PROVISION = vocabulary.DPV + "ServiceProvision"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Identifier:
     kind: str
     value: str
@@ -139,10 +157,43 @@ def edit_platform(
         _write_private(login, row, identifiers, notes)
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What saving a platform's form would delete for good: identifiers and notes are the
+    person's own, outside the ledger, so nothing could bring them back."""
+
+    identifiers: tuple[Identifier, ...] = ()
+    notes: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.identifiers) or self.notes
+
+    def fingerprint(self) -> str:
+        """A short digest of what would be deleted: an agreement to delete is for exactly this."""
+        text = json.dumps([[i.kind, i.value] for i in self.identifiers] + [self.notes], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def removal(view: PlatformView, identifiers: Sequence[Identifier], notes: str) -> Removal:
+    """What saving ``identifiers`` and ``notes`` over ``view`` would delete."""
+    kept = {i.value.strip() for i in identifiers if i.value.strip()}
+    gone = tuple(i for i in view.identifiers if i.value.strip() and i.value.strip() not in kept)
+    return Removal(gone, bool(view.notes.strip()) and not notes.strip())
+
+
 def archive_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID, *, now: datetime | None = None) -> None:
+    """Put a platform away: it leaves the lists, its uses keep their status, a granted use
+    can still be withdrawn, and ``unarchive_platform`` brings it back."""
     with integrity.personal_transaction(s, login):
         _own_platform(s, login, platform_id)
         LedgerWriter(s, login, now or _now()).record(events.PLATFORM_ARCHIVED, platform=platform_id)
+
+
+def unarchive_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID, *, now: datetime | None = None) -> None:
+    """Bring an archived platform back (a ``platform.unarchived`` event)."""
+    with integrity.personal_transaction(s, login):
+        _own_platform(s, login, platform_id)
+        LedgerWriter(s, login, now or _now()).record(events.PLATFORM_UNARCHIVED, platform=platform_id)
 
 
 def _own_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> Platform:
@@ -193,10 +244,15 @@ def decide(
     action: str,
     *,
     expires: date | None = None,
+    no_end: bool = False,
     at: datetime | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Grant, refuse, withdraw or renew an existing use; returns the recorded event."""
+    """Grant, refuse, withdraw or renew an existing use; returns the recorded event.
+
+    A renewal states its new end: ``expires``, or ``no_end`` for none. Without either it is
+    refused, so that renewing never silently turns a consent with an end into one without.
+    """
     if action not in _ACTIONS:
         raise DecisionError("unknown", f"expected one of {ACTIONS}, got {action!r}")
     now = now or _now()
@@ -205,6 +261,11 @@ def decide(
         if row is None:
             raise DecisionError("unknown", "no such use")
         current = UseState(**json.loads(login.vault.read_bytes(row, "state")))
+        if action == "renew" and current.status in (GRANTED, EXPIRED):  # otherwise the state refuses it
+            if expires is None and not no_end:
+                raise DecisionError("no_expiry", "expected a new end date, or no end, for a renewal")
+            if expires is not None and expires < now.date():
+                raise DecisionError("expiry_past", f"expected a new end date from {now.date()} on, got {expires}")
         # A withdrawal or refusal names what it is about, so the event reads on its own.
         data: dict[str, Any] = {"purpose": current.purpose, "label": current.label}
         if action == "renew" or (action == "grant" and expires is not None):
@@ -217,6 +278,55 @@ def decide(
                 events.USE_EXPIRED, platform=row.platform_id, use=use_id, data=lapse, at=_expiry_moment(current)
             )
         return writer.record(_ACTIONS[action], platform=row.platform_id, use=use_id, data=data, at=at)
+
+
+def undo_withdrawal(
+    s: Session, login: ActiveLogin, use_id: uuid.UUID, index: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Take back the withdrawal recorded as event ``index``, shortly after: the use is
+    granted again on the same terms, by a new ``use.granted`` event whose ``data.undoes``
+    names the withdrawal (the ledger keeps both). Only the person's latest decision on the
+    use, and only within UNDO_WITHIN of its recording."""
+    now = now or _now()
+    with integrity.personal_transaction(s, login):
+        row = s.scalar(sa.select(Use).where(Use.id == use_id, Use.user_id == login.user.id))
+        if row is None:
+            raise DecisionError("unknown", "no such use")
+        current = UseState(**json.loads(login.vault.read_bytes(row, "state")))
+        withdrawal = ledger_service.get_event(s, login, index)
+        if withdrawal is None or withdrawal.get("use") != str(use_id) or withdrawal["type"] != events.USE_WITHDRAWN:
+            raise DecisionError("undo_unknown", f"expected the index of a withdrawal of this use, got {index}")
+        if current.index != index:
+            raise DecisionError("undo_not_latest", f"expected the latest decision on this use, {current.index}")
+        if now - events.parse_time(withdrawal["recorded"]) > UNDO_WITHIN:
+            raise DecisionError("undo_too_late", f"a withdrawal can be undone within {UNDO_WITHIN}")
+        data: dict[str, Any] = {"purpose": current.purpose, "label": current.label, "undoes": index}
+        if current.expires:
+            data["expires"] = current.expires
+        return LedgerWriter(s, login, now).record(events.USE_GRANTED, platform=row.platform_id, use=use_id, data=data)
+
+
+def undoable(s: Session, login: ActiveLogin, view: PlatformView, *, now: datetime | None = None) -> dict[str, int]:
+    """The uses of ``view`` whose latest decision is a withdrawal that can still be undone,
+    with that withdrawal's index."""
+    now = now or _now()
+    offers: dict[str, int] = {}
+    if view.state.archived:
+        return offers  # an undo would grant again, which an archived platform does not take
+    for use in view.uses:
+        if use.status != WITHDRAWN or use.index < 0:
+            continue
+        event = ledger_service.get_event(s, login, use.index)
+        if event is not None and now - events.parse_time(event["recorded"]) <= UNDO_WITHIN:
+            offers[use.id] = use.index
+    return offers
+
+
+def rests_on_contract(use: UseState) -> bool:
+    """Whether a use rests on a contract (GDPR Art. 6(1)(b)) rather than on consent: its
+    legal basis says so, or it is providing the service itself and no basis was given.
+    Such a use is not withdrawn like a consent; it ends with the contract."""
+    return use.legal_basis == CONTRACT or (use.purpose == _SERVICE_PROVISION and not use.legal_basis)
 
 
 def _expiry_moment(use: UseState) -> datetime:
@@ -264,6 +374,61 @@ def list_platforms(s: Session, login: ActiveLogin, *, archived: bool | None = Fa
     for view in views.values():
         view.uses.sort(key=lambda u: u.label.casefold())
     return sorted(views.values(), key=lambda v: v.state.name.casefold())
+
+
+#: The filters on the state of uses: a platform matches when one of its uses does.
+USE_FILTERS = (GRANTED, WITHDRAWN, REFUSED, EXPIRED, "expiring")
+#: Which platforms a search looks at.
+SHOWN = ("current", "archived", "all")
+
+
+@dataclass(frozen=True)
+class PlatformFilter:
+    """What the person looks for on the platforms page; empty values filter nothing."""
+
+    query: str = ""
+    uses: str = ""
+    category: str = ""
+    shown: str = "current"
+
+    def __post_init__(self) -> None:
+        if self.uses and self.uses not in USE_FILTERS:
+            raise ValueError(f"uses: expected one of {USE_FILTERS}, got {self.uses!r}")
+        if self.shown not in SHOWN:
+            raise ValueError(f"shown: expected one of {SHOWN}, got {self.shown!r}")
+
+    @property
+    def narrows(self) -> bool:
+        """Whether it hides anything beyond the usual (current platforms)."""
+        return bool(self.query.strip() or self.uses or self.category)
+
+
+def find_platforms(s: Session, login: ActiveLogin, wanted: PlatformFilter, *, today: date) -> list[PlatformView]:
+    """The person's platforms that match ``wanted``, sorted by name. The values are sealed,
+    so the search runs here, over the opened values: name, website and e-mail domains,
+    e-mail, and the person's identifiers there."""
+    archived = {"current": False, "archived": True, "all": None}[wanted.shown]
+    query = fold(wanted.query)
+    return [
+        view
+        for view in list_platforms(s, login, archived=archived)
+        if (not query or query in _search_text(view))
+        and (not wanted.category or wanted.category in view.state.categories)
+        and (not wanted.uses or _has_uses(view, wanted.uses, today))
+    ]
+
+
+def _search_text(view: PlatformView) -> str:
+    state = view.state
+    parts = [state.name, state.email, domain(state.website) if state.website else "", state.website]
+    parts += [identifier.value for identifier in view.identifiers]
+    return "\n".join(fold(part) for part in parts if part)
+
+
+def _has_uses(view: PlatformView, wanted: str, today: date) -> bool:
+    if wanted == "expiring":
+        return bool(view.expiring(today))
+    return bool(view.uses_with(wanted, today))
 
 
 def get_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> PlatformView | None:

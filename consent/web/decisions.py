@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 
@@ -10,6 +10,7 @@ from consent import vocabulary
 from consent.errors import DecisionError
 from consent.ledger import events
 from consent.ledger.state import EXPIRED, GRANTED, REFUSED, WITHDRAWN
+from consent.services.platforms import UNDO_WITHIN
 
 
 def decision_moment(day: date | None, *, today: date) -> datetime | None:
@@ -30,7 +31,16 @@ def decision_message(error: DecisionError) -> str:
         "already_refused": _("This use is refused already."),
         "granted": _("This use is granted: withdraw it rather than refuse it."),
         "not_granted": _("This use is not granted, so it cannot be withdrawn, renewed or expire."),
-        "archived": _("This platform is archived: its uses can no longer change."),
+        "archived": _("This platform is archived: bring it back from the archive to change its uses."),
+        "not_archived": _("This platform is not archived."),
+        "no_expiry": _("Give the new end date of the consent, or tick “No end date”."),
+        "expiry_past": _("The new end date cannot be in the past."),
+        "undo_unknown": _("There is no withdrawal of this use to undo."),
+        "undo_not_latest": _("This withdrawal can no longer be undone: a later decision on this use followed it."),
+        "undo_too_late": _(
+            "This withdrawal can no longer be undone (only within %(minutes)d minutes). Grant the use again instead.",
+            minutes=UNDO_WITHIN // timedelta(minutes=1),
+        ),
         "no_name": _("Enter the platform's name."),
         "no_purpose": _("Choose or describe a purpose."),
     }
@@ -64,6 +74,7 @@ def event_label(kind: str) -> str:
         events.PLATFORM_ADDED: _("Platform added"),
         events.PLATFORM_CHANGED: _("Platform details changed"),
         events.PLATFORM_ARCHIVED: _("Platform archived"),
+        events.PLATFORM_UNARCHIVED: _("Platform brought back from the archive"),
         events.USE_GRANTED: _("Granted"),
         events.USE_REFUSED: _("Refused"),
         events.USE_WITHDRAWN: _("Withdrawn"),

@@ -3,11 +3,13 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     FieldList,
     FormField,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -15,10 +17,21 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from consent import vocabulary
+from consent.services.platforms import SHOWN, USE_FILTERS
 from consent.web.countries import country_choices
 from consent.web.forms import ConsentForm, ConsentSubform, plausible_date
 
@@ -68,6 +81,8 @@ class PlatformForm(ConsentForm):
     other_categories = StringField(_l("Other personal data"), validators=[Length(max=300)])
     identifiers = FieldList(FormField(IdentifierForm), min_entries=3, max_entries=10)
     directory = HiddenField(validators=[Optional(), Regexp(r"^[a-z0-9-]+$")])
+    #: Set once the person has seen what a save would delete (identifiers, notes) and agreed.
+    confirm_removal = HiddenField(validators=[Optional()])
     notes = TextAreaField(
         _l("Private notes"),
         validators=[Length(max=2000)],
@@ -115,8 +130,48 @@ class DecisionForm(ConsentForm):
     """A decision on an existing use; the action is in the URL."""
 
     expires = DateField(_l("Valid until (optional)"), validators=[Optional(), plausible_date])
+    no_end = BooleanField(_l("No end date"))
     decided_on = DateField(_l("When did you decide?"), validators=[Optional(), plausible_date])
+
+
+class UndoForm(ConsentForm):
+    """Takes back a withdrawal: the index of the withdrawal's ledger event."""
+
+    index = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)])
 
 
 class ArchiveForm(ConsentForm):
     pass
+
+
+class PlatformSearchForm(ConsentForm):
+    """The search and filters of the platforms page: a GET form, so the page can be
+    bookmarked and reloaded; it changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search by name, website or identifier"), validators=[Optional(), Length(max=200)])
+    uses = SelectField(_l("Uses"), validators=[Optional()], validate_choice=True)
+    category = SelectField(_l("Personal data they hold"), validators=[Optional()], validate_choice=True)
+    shown = SelectField(_l("Show"), validators=[Optional()], validate_choice=True, default="current")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        use_names = {
+            "granted": _("with a granted use"),
+            "withdrawn": _("with a withdrawn use"),
+            "refused": _("with a refused use"),
+            "expired": _("with an expired use"),
+            "expiring": _("with a consent expiring soon"),
+        }
+        self.uses.choices = [SelectChoice("", _("any"))] + [SelectChoice(k, use_names[k]) for k in USE_FILTERS]
+        self.category.choices = [SelectChoice("", _("any"))] + [
+            SelectChoice(iri, _(label)) for iri, label in vocabulary.CATEGORIES.items()
+        ]
+        shown_names = {
+            "current": _("current platforms"),
+            "archived": _("archived platforms"),
+            "all": _("all platforms"),
+        }
+        self.shown.choices = [SelectChoice(k, shown_names[k]) for k in SHOWN]

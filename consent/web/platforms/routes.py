@@ -1,25 +1,35 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from consent import db, vocabulary
 from consent.directory.search import domain
 from consent.errors import DecisionError
+from consent.ledger.state import UseState
 from consent.services import directory, ledger, platforms, profiles
 from consent.services.platforms import Identifier
 from consent.web.decisions import decision_message, decision_moment
 from consent.web.ledger.views import describe, timeline_for
 from consent.web.pages import form_page, safe_next
 from consent.web.platforms import bp
-from consent.web.platforms.forms import ArchiveForm, DecisionForm, PlatformForm, UseForm
+from consent.web.platforms.forms import (
+    ArchiveForm,
+    DecisionForm,
+    PlatformForm,
+    PlatformSearchForm,
+    UndoForm,
+    UseForm,
+)
+from consent.web.platforms.wrapping import breakable
 
 _DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories", "directory")
 
@@ -44,12 +54,34 @@ def _platform_or_404(platform_id: uuid.UUID) -> platforms.PlatformView:
     return view
 
 
+bp.add_app_template_filter(breakable, "breakable")
+
+
+@bp.app_template_global()
+def rests_on_contract(use: UseState) -> bool:
+    return platforms.rests_on_contract(use)
+
+
 @bp.get("/platforms")
 @login_required
-def index() -> str:
-    archived = request.args.get("archived") == "1"
-    views = platforms.list_platforms(db.session(), current_user.login, archived=archived)
-    return render_template("platforms/index.html", platforms=views, archived=archived, today=datetime.now(UTC).date())
+def index() -> tuple[str, int]:
+    """The person's platforms, searched and filtered by a GET form (no JavaScript needed)."""
+    args = request.args.to_dict()
+    if args.get("archived") == "1" and "shown" not in args:
+        args["shown"] = "archived"  # the old link to the archive keeps working
+    form = PlatformSearchForm(formdata=MultiDict(args))
+    valid = form.validate()
+    wanted = (
+        platforms.PlatformFilter(
+            query=_text(form.q), uses=form.uses.data or "", category=form.category.data or "", shown=form.shown.data
+        )
+        if valid
+        else platforms.PlatformFilter()
+    )
+    today = datetime.now(UTC).date()
+    views = platforms.find_platforms(db.session(), current_user.login, wanted, today=today)
+    page = render_template("platforms/index.html", platforms=views, wanted=wanted, search=form, today=today)
+    return page, 200 if valid else 400
 
 
 @bp.route("/platforms/new", methods=["GET", "POST"])
@@ -131,6 +163,8 @@ def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str
         archive_form=ArchiveForm(),
         history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
         timeline=timeline_for(history, now=now),
+        undo=platforms.undoable(s, current_user.login, view, now=now),
+        undo_form=UndoForm(formdata=None),
         today=now.date(),
         vocabulary=vocabulary,
     )
@@ -148,6 +182,11 @@ def edit(platform_id: uuid.UUID) -> Response | tuple[str, int]:
     view = _platform_or_404(platform_id)
     form = PlatformForm()
     if form.validate_on_submit():
+        removal = platforms.removal(view, _identifiers(form), _text(form.notes))
+        if removal and form.confirm_removal.data != removal.fingerprint():
+            # Identifiers and notes are not in the ledger: say what would go, and ask.
+            form.confirm_removal.data = removal.fingerprint()
+            return form_page("platforms/edit.html", form=form, platform=view, removal=removal)
         try:
             platforms.edit_platform(
                 db.session(),
@@ -202,8 +241,39 @@ def archive(platform_id: uuid.UUID) -> Response:
             abort(404)
         flash(decision_message(e), "error")
     else:
-        flash(_("The platform is archived. Its history stays in your ledger."), "info")
+        flash(
+            _(
+                "The platform is archived. Its history stays in your ledger, a granted use can still be "
+                "withdrawn, and you can bring it back at any time."
+            ),
+            "info",
+        )
     return redirect(url_for("platforms.show", platform_id=platform_id))
+
+
+@bp.post("/platforms/<uuid:platform_id>/unarchive")
+@login_required
+def unarchive(platform_id: uuid.UUID) -> Response:
+    if not ArchiveForm().validate_on_submit():
+        abort(400)
+    try:
+        platforms.unarchive_platform(db.session(), current_user.login, platform_id)
+    except DecisionError as e:
+        if e.reason == "unknown":
+            abort(404)
+        flash(decision_message(e), "error")
+    else:
+        flash(_("The platform is back among your current platforms."), "success")
+    return redirect(url_for("platforms.show", platform_id=platform_id))
+
+
+@bp.get("/platforms/<uuid:platform_id>/uses")
+@login_required
+def uses(platform_id: uuid.UUID) -> Response:
+    """Where the use form posts: reloading the page it answered (after an error) or going
+    back to it lands on the platform's page instead of "Method Not Allowed"."""
+    _platform_or_404(platform_id)
+    return redirect(url_for("platforms.show", platform_id=platform_id) + "#new-use")
 
 
 @bp.post("/platforms/<uuid:platform_id>/uses")
@@ -264,6 +334,7 @@ def decide(use_id: uuid.UUID, action: str) -> Response:
             use_id,
             action,
             expires=form.expires.data,
+            no_end=form.no_end.data,
             at=decision_moment(form.decided_on.data, today=now.date()),
             now=now,
         )
@@ -278,12 +349,50 @@ def decide(use_id: uuid.UUID, action: str) -> Response:
         "withdraw": _("Withdrawn and signed into your ledger."),
         "renew": _("Renewed and signed into your ledger."),
     }
+    if action == "withdraw" and request.form.get("ended") == "1":
+        # A use resting on a contract ended with it: no consent to withdraw, no letter to offer.
+        flash(_("Recorded: this use has ended. Your ledger holds the signed record (event %(n)d).", n=event["index"]))
+        return redirect(back_to)
     flash(messages[action], "success")
     if action == "withdraw":
         # Art. 7(3): the withdrawal is recorded; offer the letter that tells the platform.
         flash(_("Your ledger holds the signed record of this withdrawal (event %(n)d).", n=event["index"]), "info")
+        flash(
+            _(
+                "Withdrawn by mistake? Undo it within %(minutes)d minutes on the platform's page.",
+                minutes=platforms.UNDO_WITHIN // timedelta(minutes=1),
+            ),
+            "info",
+        )
         letter = url_for("requests.compose_letter", platform_id=event["platform"], kind="withdrawal", use=event["use"])
         flash(letter, "letter-offer")
+    return redirect(back_to)
+
+
+@bp.post("/uses/<uuid:use_id>/undo")
+@login_required
+def undo(use_id: uuid.UUID) -> Response:
+    """Take back a withdrawal made a moment ago: the use is granted again, on the same terms."""
+    form = UndoForm()
+    back_to = safe_next(request.form.get("back_to"))
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        event = platforms.undo_withdrawal(db.session(), current_user.login, use_id, form.index.data)
+    except DecisionError as e:
+        if e.reason == "unknown":
+            abort(404)
+        flash(decision_message(e), "error")
+        return redirect(back_to)
+    flash(
+        _(
+            "Undone: the use is granted again on the same terms. Your ledger keeps both the withdrawal "
+            "(event %(withdrawal)d) and this new grant (event %(grant)d).",
+            withdrawal=form.index.data,
+            grant=event["index"],
+        ),
+        "success",
+    )
     return redirect(back_to)
 
 
