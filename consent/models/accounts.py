@@ -34,6 +34,9 @@ class User(Base):
     signing_private_key: Mapped[bytes] = mapped_column(Sealed())
     #: Interface language chosen by the person; None follows the browser.
     language: Mapped[str | None] = mapped_column(sa.String(8))
+    #: The IANA time zone the person chose for the times shown (None follows the browser),
+    #: sealed: it says roughly where they live (consent.web.times).
+    time_zone: Mapped[bytes | None] = mapped_column(Sealed())
     created_at: Mapped[datetime]
 
     profile: Mapped[Profile | None] = relationship(

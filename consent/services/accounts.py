@@ -398,6 +398,14 @@ def set_language(s: Session, login: ActiveLogin, language: str | None) -> None:
         s.merge(login.user).language = language
 
 
+def set_time_zone(s: Session, login: ActiveLogin, zone: str | None) -> None:
+    """The zone the person chose for the times shown (None: follow the browser), sealed
+    under their key. The caller checks that it is an IANA zone (consent.web.times)."""
+    with transaction(s):
+        user = s.merge(login.user)
+        login.vault.write(user, "time_zone", zone)
+
+
 def confirm_password(s: Session, settings: AccountSettings, login: ActiveLogin, password: str) -> None:
     """WrongPassword unless ``password`` is the account's (guesses counted per login)."""
     with _reauthenticating(s, settings, login), transaction(s):

@@ -43,11 +43,10 @@ def account_settings() -> accounts.AccountSettings:
 
 def start_login(login: accounts.ActiveLogin) -> None:
     """Bind a new login to this browser, in a fresh session (against session fixation)."""
-    language = session.get("language")
+    kept = {name: session[name] for name in ("language", "time_zone") if session.get(name)}
     session.clear()
     session.permanent = True
-    if language:
-        session["language"] = language
+    session.update(kept)  # the browser's own settings, chosen before logging in
     login_user(CurrentUser(login))
     from consent.web.second_factor import describe_device
 

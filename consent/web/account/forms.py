@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from consent.config import LANGUAGE_NAMES
 from consent.directory import authorities
+from consent.web import times
 from consent.web.countries import country_choices
 from consent.web.forms import ConsentForm, new_password_fields, plausible_date
 
@@ -101,6 +102,22 @@ class LanguageForm(ConsentForm):
         choices=[SelectChoice("", _l("As my browser"))] + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
         validate_choice=True,
     )
+
+
+class TimeZoneForm(ConsentForm):
+    time_zone = SelectField(
+        _l("Time zone"),
+        validate_choice=True,
+        invalid_choice_message=_l("Choose a time zone from the list."),
+        description=_l("Every time the app shows is in this zone, and says so."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [SelectChoice("", _("As my browser says"))] + [
+            SelectChoice(zone, zone.replace("_", " "), optgroup=zone.split("/", 1)[0] if "/" in zone else None)
+            for zone in times.menu_zones()
+        ]
 
 
 class CalendarForm(ConsentForm):

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from consent import db
 from consent.errors import WeakPassword, WrongPassword
 from consent.services import accounts, calendar, profiles
+from consent.web import times
 from consent.web.account import bp
 from consent.web.account.forms import (
     CalendarForm,
@@ -18,6 +19,7 @@ from consent.web.account.forms import (
     LanguageForm,
     ProfileForm,
     RecoveryCodeForm,
+    TimeZoneForm,
 )
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings
@@ -58,6 +60,7 @@ def _settings_page(**forms: object) -> tuple[str, int]:
         "recovery_form": RecoveryCodeForm(prefix="recovery"),
         "delete_form": DeleteAccountForm(prefix="delete"),
         "language_form": LanguageForm(language=current_user.login.user.language or ""),
+        "time_zone_form": TimeZoneForm(formdata=None, prefix="tz", time_zone=times.chosen_zone() or ""),
         "calendar_form": CalendarForm(prefix="calendar"),
         "calendar_feed": calendar.has_feed(db.session(), current_user.login),
     }
@@ -69,6 +72,17 @@ def _settings_page(**forms: object) -> tuple[str, int]:
 @login_required
 def settings() -> tuple[str, int]:
     return _settings_page()
+
+
+@bp.post("/settings/time-zone")
+@login_required
+def time_zone() -> Response | tuple[str, int]:
+    form = TimeZoneForm(prefix="tz")
+    if form.validate_on_submit():
+        accounts.set_time_zone(db.session(), current_user.login, form.time_zone.data or None)
+        flash(_("Your time zone is saved."), "success")
+        return redirect(url_for("account.settings", _anchor="time-zone"))
+    return _settings_page(time_zone_form=form)
 
 
 @bp.post("/settings/password")

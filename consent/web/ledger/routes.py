@@ -11,18 +11,20 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response as WerkzeugResponse
-from wtforms import DateField
-from wtforms.validators import InputRequired
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from consent import db, keycard
 from consent.errors import DecryptionError, IntegrityAlarm, VerificationError
 from consent.ledger.note import VerifierKey
 from consent.ledger.state import STATUSES, UseState
 from consent.services import ledger, platforms, witnessing
+from consent.web import times
+from consent.web.decisions import event_label
 from consent.web.errors import describe_alarm
 from consent.web.forms import ConsentForm, plausible_date
 from consent.web.ledger import bp
-from consent.web.ledger.views import describe, timeline_for
+from consent.web.ledger.views import describe, event_kinds, matches, timeline_for
 from consent.web.pages import form_page
 
 
@@ -39,6 +41,45 @@ class VerifyForm(ConsentForm):
     pass
 
 
+class FilterForm(ConsentForm):
+    """Which events the ledger page lists: a question, asked by GET, so no CSRF token.
+    Only ids, kinds and dates go in the address: never a name or a word the person typed."""
+
+    class Meta:
+        csrf = False
+
+    platform = SelectField(
+        _l("Platform"), default="", validate_choice=True, invalid_choice_message=_l("Choose a platform from the list.")
+    )
+    kind = SelectField(
+        _l("Kind of event"),
+        default="",
+        validate_choice=True,
+        invalid_choice_message=_l("Choose a kind of event from the list."),
+    )
+    start = DateField(_l("From"), validators=[Optional(), plausible_date])
+    end = DateField(_l("To"), validators=[Optional(), plausible_date])
+
+    def __init__(self, *args: object, names: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.platform.choices = [SelectChoice("", _("Every platform"))] + [
+            SelectChoice(platform_id, name)
+            for platform_id, name in sorted(names.items(), key=lambda i: i[1].casefold())
+        ]
+        self.kind.choices = [SelectChoice("", _("Every kind"))] + [
+            SelectChoice(kind, event_label(kind)) for kind in event_kinds()
+        ]
+
+    def validate_end(self, field: DateField) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_("The end date is before the start date."))
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter was asked for (a date that is no date too: it gets its message)."""
+        return any(any(self[name].raw_data or ()) for name in ("platform", "kind", "start", "end"))
+
+
 def _names() -> dict[str, str]:
     every = platforms.list_platforms(db.session(), current_user.login, archived=None)
     return {view.id: view.state.name for view in every}
@@ -46,13 +87,29 @@ def _names() -> dict[str, str]:
 
 @bp.get("/ledger")
 @login_required
-def index() -> str:
+def index() -> tuple[str, int]:
     recorded = list(ledger.iter_events(db.session(), current_user.login))
     names = _names()
-    return render_template(
+    entries = [describe(e, names) for e in reversed(recorded)]
+    filters = FilterForm(request.args, names=names)
+    if filters.active and filters.validate():
+        entries = [
+            e
+            for e in entries
+            if matches(
+                e,
+                platform=filters.platform.data or None,
+                kind=filters.kind.data or None,
+                start=filters.start.data,
+                end=filters.end.data,
+            )
+        ]
+    return form_page(
         "ledger/index.html",
-        entries=[describe(e, names) for e in reversed(recorded)],
+        entries=entries,
+        any_event=bool(recorded),
         timeline=timeline_for(recorded, now=datetime.now(UTC), names=names),
+        filters=filters,
         as_of_form=AsOfForm(formdata=None),
         verify_form=VerifyForm(),
         key=ledger.verifier_key(current_user.login),
@@ -100,7 +157,7 @@ def key_card_download(kind: str) -> Response:
     if kind == "pdf":
         body, mimetype = keycard.to_pdf(key, title=_("Consent ledger: key card"), lines=lines), "application/pdf"
     else:
-        body, mimetype = keycard.to_text(key, lines).encode(), "text/plain; charset=utf-8"
+        body, mimetype = keycard.to_text(key, lines).encode(), "text/plain"  # Werkzeug adds "; charset=utf-8"
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="consent-key-card.{kind}"'}
     )
@@ -111,15 +168,27 @@ def key_card_download(kind: str) -> Response:
 def as_of() -> tuple[str, int]:
     form = AsOfForm(request.args)
     state = None
+    later: set[str] = set()
     if form.validate():
-        moment = datetime.combine(form.date.data, time(23, 59, 59), tzinfo=UTC)
+        # The end of that day where the person is; a decision dated to that day (noon UTC)
+        # counts even where the day ends before noon UTC.
+        moment = max(times.end_of_day(form.date.data), datetime.combine(form.date.data, time(12), tzinfo=UTC))
         state = ledger.state_at(db.session(), current_user.login, moment)
+        # A use dated before its platform was added: the platform is in the ledger, named
+        # by a later event. Name it as the ledger does now, and say so.
+        names = _names()
+        for platform in state.platforms.values():
+            if not platform.name:
+                platform.name = names.get(platform.id, "")
+                later.add(platform.id)
     platforms_then = sorted(state.platforms.values(), key=lambda p: p.name.casefold()) if state else []
     uses: dict[str, list[UseState]] = {}
     if state:
         for use in state.uses.values():
             uses.setdefault(use.platform, []).append(use)
-    return form_page("ledger/as_of.html", as_of_form=form, platforms=platforms_then, uses=uses, statuses=STATUSES)
+    return form_page(
+        "ledger/as_of.html", as_of_form=form, platforms=platforms_then, uses=uses, statuses=STATUSES, added_later=later
+    )
 
 
 @bp.post("/ledger/verify")

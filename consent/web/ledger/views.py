@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import format_date
@@ -12,6 +12,7 @@ from flask_babel import format_date
 from consent.ledger import events
 from consent.ledger.state import STATUS_OF
 from consent.web.decisions import event_label, letter_label, records_label, request_status_label, use_label
+from consent.web.times import day_of, made_from_a_day
 
 #: The drawing's size in SVG user units; the page scales it to the screen.
 WIDTH, LABEL_WIDTH, ROW, TOP = 960, 240, 26, 24
@@ -40,8 +41,45 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "at": at,
         "recorded": recorded,
         "backdated": (recorded - at).total_seconds() > 3600,
+        #: Dated to a day the person gave (or an expiry date): no time of day to show.
+        "date_only": made_from_a_day(at, recorded),
+        #: The day it was decided, for the person (see consent.web.times.day_of).
+        "day": at.date() if made_from_a_day(at, recorded) else day_of(at),
         "data": data,
     }
+
+
+#: The kinds of event in the order the ledger page's filter offers them.
+_KIND_ORDER = (
+    events.USE_GRANTED,
+    events.USE_REFUSED,
+    events.USE_WITHDRAWN,
+    events.USE_RENEWED,
+    events.USE_EXPIRED,
+    events.PLATFORM_ADDED,
+    events.PLATFORM_CHANGED,
+    events.PLATFORM_ARCHIVED,
+    events.LETTER_SENT,
+    events.REQUEST_UPDATED,
+    events.RECORDS_SEALED,
+)
+
+
+def event_kinds() -> list[str]:
+    """Every kind of event, the usual ones first (kinds added later come last)."""
+    return [k for k in _KIND_ORDER if k in events.TYPES] + sorted(events.TYPES - set(_KIND_ORDER))
+
+
+def matches(
+    entry: dict[str, Any], *, platform: str | None, kind: str | None, start: date | None, end: date | None
+) -> bool:
+    """Whether a describe()d event passes the ledger page's filters (None: any)."""
+    return (
+        (platform is None or entry["platform_id"] == platform)
+        and (kind is None or entry["type"] == kind)
+        and (start is None or entry["day"] >= start)
+        and (end is None or entry["day"] <= end)
+    )
 
 
 @dataclass
@@ -113,7 +151,8 @@ def timeline_for(
             finish = events.parse_time(history[i + 1]["at"]) if i + 1 < len(history) else end
             status = STATUS_OF[event["type"]]
             row.segments.append(Segment(x(begin), max(x(finish) - x(begin), 1.5), status))
-            title = f"{event_label(event['type'])} · {format_date(begin)}"
+            day = begin.date() if made_from_a_day(begin, event["recorded"]) else begin  # a datetime: the person's zone
+            title = f"{event_label(event['type'])} · {format_date(day)}"
             row.marks.append(Mark(x(begin), status, event["index"], title))
         rows.append(row)
     return Timeline(rows, _ticks(start, end, x), WIDTH, TOP + len(rows) * ROW + 10, start, end)
