@@ -210,7 +210,9 @@ def test_a_draft_from_before_holding_a_placeholder_is_never_signed(person, clien
             details["text"] = "Madame, Monsieur,\n\n[Describe here what is wrong and what it should say.]\n"
             requests._write(login, row, details)
     before = len(events_of(app))
-    refused = person.post(page.headers["Location"], {"sent_on": ""}, action=f"/requests/{request_id}/sent")
+    refused = person.post(
+        page.headers["Location"], {"sent_on": "", "confirm": "y"}, action=f"/requests/{request_id}/sent"
+    )
     assert refused.status_code == 400 and "still holds a placeholder" in refused.get_data(as_text=True)
     assert len(events_of(app)) == before and tracked(app, page.headers["Location"]).status == "draft"
 

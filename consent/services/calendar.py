@@ -7,11 +7,11 @@ service that stores it learns nothing about whom the person deals with.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 from sqlalchemy.orm import Session
 
 from consent import keys
@@ -32,6 +32,14 @@ _TITLES = {
     "reminder": "reminder",
     "complaint": "complaint to the authority",
 }
+
+
+#: When a due date reminds the person (RFC 5545 section 3.6.6, TRIGGER relative to the start
+#: of the all-day event, its midnight): at 09:00 three days before, and at 09:00 on the day.
+ALARMS = (
+    (timedelta(days=-3, hours=9), "in three days"),
+    (timedelta(hours=9), "today"),
+)
 
 
 def _aad(login_user_id: object) -> bytes:
@@ -112,8 +120,15 @@ def to_ics(items: list[dict[str, Any]], *, now: datetime) -> bytes:
         event = Event()
         event.add("uid", f"{item['uid']}@consent-manager")
         title = f"GDPR request due: {_TITLES.get(item['kind'], item['kind'])}"
-        event.add("summary", f"{title} ({item['platform']})" if item["platform"] else title)
+        summary = f"{title} ({item['platform']})" if item["platform"] else title
+        event.add("summary", summary)
         event.add("dtstart", date.fromisoformat(item["due"]))
         event.add("dtstamp", now)
+        for trigger, when in ALARMS:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", summary.replace("GDPR request due:", f"GDPR request due {when}:", 1))
+            alarm.add("trigger", trigger)
+            event.add_component(alarm)
         calendar.add_component(event)
     return bytes(calendar.to_ical())

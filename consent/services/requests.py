@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from consent import letters, places
 from consent.deadlines import add_months, complaint_due, next_working_day, response_due
 from consent.directory import authorities
+from consent.directory.search import fold
 from consent.errors import ConsentError
 from consent.ledger import events
 from consent.letters import Letter, LetterRequest
@@ -45,7 +46,7 @@ DUE_SOON = timedelta(days=7)
 class RequestError(ConsentError):
     """A request cannot be recorded or changed as asked; ``reason`` names the rule:
     ``channel``, ``in_future``, ``before_gdpr``, ``placeholder``, ``late_extension``, ``before_sending``, ``no_address``, ``no_email``,
-    ``not_allowed``, ``too_large``, ``unknown``."""
+    ``not_allowed``, ``too_large``, ``unknown``, ``text_empty``, ``text_invisible``, ``text_too_long``."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -82,6 +83,8 @@ class RequestView:
     authority: str = ""
     #: The letter's blocks, to lay it out again (empty for letters older than them).
     parts: dict[str, str] = field(default_factory=dict)
+    #: The person changed the composed text by hand before sending it.
+    edited: bool = False
 
     @property
     def due(self) -> date | None:
@@ -96,6 +99,11 @@ class RequestView:
         return response_due(self.received_on, country=self.country, extended=self.extended)
 
     def status_on(self, today: date) -> str:
+        """The status as the person reads it on ``today``. A reminder restates its original's
+        deadline, which has passed by the time one is written: its own status says it went
+        out ("reminder_sent"), never "overdue" on the day it is sent."""
+        if self.kind == "reminder" and self.status in OPEN:
+            return "reminder_sent"
         due = self.due
         return "overdue" if self.status in OPEN and due is not None and today > due else self.status
 
@@ -196,6 +204,32 @@ def _due_rule(kind: str, *, country: str, region: str, parent_due: date | None, 
     return due
 
 
+#: The longest letter a person may write by hand: ten pages of text, more than any of the nine.
+MAX_LETTER_CHARS = 30_000
+#: What a letter's text may not hold: C0 and C1 controls (tab and line breaks aside) and the
+#: bidi embeddings, overrides and isolates, which make a text show other than it is.
+_INVISIBLE = frozenset(
+    [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+
+
+def edited_text(text: str) -> str:
+    """A letter's text as the person wrote it by hand, ready to be stored, or a RequestError.
+    Line breaks are made LF (a browser sends a text area's as CRLF); nothing else changes,
+    so the text stored, downloaded and fingerprinted is the one the person wrote."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise RequestError("text_empty", "expected the letter's text, got an empty one")
+    if len(text) > MAX_LETTER_CHARS:
+        raise RequestError("text_too_long", f"expected at most {MAX_LETTER_CHARS} characters, got {len(text)}")
+    if not _INVISIBLE.isdisjoint(text):
+        raise RequestError("text_invisible", "the letter's text holds invisible control characters")
+    return text
+
+
 def save_draft(
     s: Session,
     login: ActiveLogin,
@@ -205,15 +239,26 @@ def save_draft(
     channel: str,
     parent: uuid.UUID | None = None,
     authority: str = "",
+    text: str | None = None,
     now: datetime | None = None,
 ) -> uuid.UUID:
     """Keep a letter to send later: a request in the "draft" status, not yet sent. Its
-    text is written again, with that day's dates, when it is recorded as sent."""
+    text is written again, with that day's dates, when it is recorded as sent, unless the
+    person wrote it by hand (``text``): that text is kept word for word."""
     now = now or _now()
     _check_channel(request.recipient, channel)
+    text = edited_text(text) if text is not None else None
     with integrity.personal_transaction(s, login):
         row = _new_draft(
-            s, login, platform_id, request, channel=channel, parent=parent, authority=authority, today=now.date()
+            s,
+            login,
+            platform_id,
+            request,
+            channel=channel,
+            parent=parent,
+            authority=authority,
+            today=now.date(),
+            text=text,
         )
         row.created_at = row.updated_at = now
     return row.id
@@ -229,6 +274,7 @@ def _new_draft(
     parent: uuid.UUID | None,
     authority: str,
     today: date,
+    text: str | None = None,
 ) -> Request:
     _, platform = _platform(s, login, platform_id)
     country, region = deadline_place(request.kind, platform, authority)
@@ -252,10 +298,17 @@ def _new_draft(
             "authority": authority,
             "deadline_country": country,
             "deadline_region": region,
+            **(_hand_written(text) if text is not None else {}),
         },
     )
     s.add(row)
     return row
+
+
+def _hand_written(text: str) -> dict[str, Any]:
+    """The fields of a letter whose text the person edited: that text, its fingerprint, and
+    no layout blocks (they describe the composed text, not this one; a PDF lays it out whole)."""
+    return {"text": text, "sha256": _sha256(text.encode("utf-8")), "parts": {}, "edited": True}
 
 
 def _letter_fields(letter: Letter) -> dict[str, Any]:
@@ -289,17 +342,29 @@ def record_sent(
     post_delivery_days: int = 3,
     parent: uuid.UUID | None = None,
     authority: str = "",
+    text: str | None = None,
     now: datetime | None = None,
 ) -> uuid.UUID:
     """Record that the letter ``request`` describes was sent on ``sent_on``: a tracked
     request and a ledger event, in one transaction (a letter that cannot be sent on that
-    date leaves no draft behind). Returns the request's id."""
+    date leaves no draft behind). ``text`` is the letter as the person edited it by hand:
+    then that text is what is stored and fingerprinted, while the deadline still comes
+    from ``sending()``. Returns the request's id."""
     now = now or _now()
     _check_channel(request.recipient, channel)
     _check_dates(sent_on, delivered_on, now)
+    text = edited_text(text) if text is not None else None
     with integrity.personal_transaction(s, login):
         row = _new_draft(
-            s, login, platform_id, request, channel=channel, parent=parent, authority=authority, today=sent_on
+            s,
+            login,
+            platform_id,
+            request,
+            channel=channel,
+            parent=parent,
+            authority=authority,
+            today=sent_on,
+            text=text,
         )
         row.created_at = row.updated_at = now
         s.flush()
@@ -311,6 +376,12 @@ def record_sent(
 
 #: The GDPR applies from 25 May 2018 (Art. 99(2)): no letter under it was sent before.
 GDPR_APPLIES = date(2018, 5, 25)
+
+
+def check_dates(sent_on: date, delivered_on: date | None, *, now: datetime | None = None) -> None:
+    """Refuse (RequestError) the dates a letter cannot have been sent and delivered on:
+    asked before the person confirms, so that a confirmation never ends in a refusal."""
+    _check_dates(sent_on, delivered_on, now or _now())
 
 
 def _check_dates(sent_on: date, delivered_on: date | None, now: datetime) -> None:
@@ -369,7 +440,9 @@ def _mark_sent(
             region=details["deadline_region"],
             parent_due=_parent_due(s, login, parent),
         )
-        details.update(_letter_fields(done.letter))
+        if not details.get("edited"):
+            details.update(_letter_fields(done.letter))
+        # A letter edited by hand keeps its text word for word; its deadline is still the law's.
         received, estimated, due = done.received, done.estimated, done.due
     else:  # a draft kept before letters were dated on sending: its text stays as it is
         if details["kind"] in ("rectification", "restriction") and "[" in details["text"]:
@@ -532,12 +605,13 @@ def _view(login: ActiveLogin, row: Request, platform: dict[str, Any]) -> Request
         composition=d.get("composition"),
         authority=d.get("authority", ""),
         parts=d.get("parts") or {},
+        edited=bool(d.get("edited")),
     )
 
 
 def letter_of(s: Session, login: ActiveLogin, view: RequestView, *, today: date, post_delivery_days: int) -> Letter:
     """The letter of a request: as it was sent, or, for a draft, as it reads if sent today."""
-    if view.status == "draft" and view.composition:
+    if view.status == "draft" and view.composition and not view.edited:
         parent = uuid.UUID(view.parent) if view.parent else None
         details = _read(login, _own(s, login, uuid.UUID(view.id)))
         return sending(
@@ -604,3 +678,58 @@ def read_file(s: Session, login: ActiveLogin, request_id: uuid.UUID, file_id: uu
     if row is None:
         return None
     return login.vault.read(row, "name") or "file", login.vault.read_bytes(row, "content")
+
+
+def delete_draft(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> None:
+    """Delete a letter kept as a draft. A draft was never sent, so no ledger event is about
+    it; a request that was sent is part of the record and cannot be deleted."""
+    with integrity.personal_transaction(s, login):
+        row = _own(s, login, request_id)
+        if _read(login, row)["status"] != "draft":
+            raise RequestError("not_allowed", "only a draft can be deleted")
+        s.delete(row)
+
+
+#: The statuses a person may filter the requests page by; "answered" takes in a partial answer.
+FILTER_STATUSES = ("draft", "sent", "extended", "overdue", "answered", "refused", "complaint_filed", "closed")
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What the person looks for on the requests page; every part is optional."""
+
+    platform: str = ""
+    kind: str = ""
+    status: str = ""
+    due_soon: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.platform.strip() or self.kind or self.status or self.due_soon)
+
+    def matches(self, view: RequestView, today: date) -> bool:
+        status = view.status_on(today)
+        if self.platform.strip() and fold(self.platform) not in fold(view.platform_name):
+            return False
+        if self.kind and view.kind != self.kind:
+            return False
+        if self.status == "answered" and status not in ("answered", "partly_answered"):
+            return False
+        if self.status == "sent" and status not in ("sent", "reminder_sent"):
+            return False
+        if self.status and self.status not in ("answered", "sent") and status != self.status:
+            return False
+        if self.due_soon:
+            due = view.due
+            if status not in OPEN or due is None or due < today or due - today > DUE_SOON:
+                return False
+        return True
+
+
+def search_requests(
+    s: Session, login: ActiveLogin, wanted: RequestFilter, *, today: date | None = None
+) -> list[RequestView]:
+    """The person's requests that match ``wanted``, newest first. "Due soon" means an open
+    request whose answer is due within the next seven days (an overdue one is "overdue")."""
+    today = today or _now().date()
+    return [view for view in list_requests(s, login) if wanted.matches(view, today)]

@@ -6,8 +6,9 @@ from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectFi
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from consent.letters import GROUNDS, KINDS, LANGUAGES, words
+from consent.services.requests import MAX_LETTER_CHARS
 from consent.web.decisions import letter_label
-from consent.web.forms import ConsentForm, plausible_date
+from consent.web.forms import ConsentForm, ConsentSubform, plausible_date
 from consent.web.platforms.forms import CheckboxesField
 
 #: An id as the app writes it (a lowercase hyphenated UUID), nothing that merely looks like one.
@@ -41,6 +42,18 @@ class LetterForm(ConsentForm):
         validators=[Length(max=300)],
     )
     parent = HiddenField(validators=[Optional(), _UUID])
+    #: The letter as the person may edit it before sending; prefilled with the composed text.
+    text = TextAreaField(
+        _l("The letter (you may edit it before you send it)"),
+        validators=[Length(max=MAX_LETTER_CHARS)],
+        id="letter-text",  # what "Copy the full text" copies
+        render_kw={"rows": 24, "spellcheck": "true"},
+    )
+    #: The SHA-256 of the composed text the page last showed, and the kind it was for: the
+    #: text area holds an edit when its text differs, and no button acts on a letter the
+    #: person has not seen.
+    composed = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{64}$")])
+    text_kind = HiddenField(validators=[Optional(), Length(max=20)])
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +81,38 @@ def language_choices() -> list[SelectChoice]:
 class SentForm(ConsentForm):
     sent_on = DateField(_l("Sent on"), validators=[Optional(), plausible_date])
     delivered_on = DateField(_l("Delivered on (from the postal receipt, if you have it)"), validators=[Optional(), plausible_date])
+    #: "y" once the person read what recording the letter as sent does.
+    confirm = HiddenField()
+
+
+class DeleteForm(ConsentForm):
+    #: "y" once the person read that the draft will be gone.
+    confirm = HiddenField()
+
+
+class FilterForm(ConsentSubform):
+    """The requests page's search: a GET form (no CSRF token: it changes nothing), so the
+    filters are in the URL and a filtered list can be bookmarked."""
+
+    q = StringField(_l("Platform"), validators=[Optional(), Length(max=200)], render_kw={"type": "search"})
+    kind = SelectField(_l("Kind of letter"), validators=[Optional()], validate_choice=True, default="")
+    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=True, default="")
+    due_soon = BooleanField(_l("Due within seven days"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice("", _l("Any kind")), *(SelectChoice(k, letter_label(k)) for k in KINDS)]
+        self.status.choices = [
+            SelectChoice("", _l("Any status")),
+            SelectChoice("draft", _l("Draft")),
+            SelectChoice("sent", _l("Sent")),
+            SelectChoice("extended", _l("Extended by the platform")),
+            SelectChoice("overdue", _l("Overdue")),
+            SelectChoice("answered", _l("Answered")),
+            SelectChoice("refused", _l("Refused by the platform")),
+            SelectChoice("complaint_filed", _l("Complaint filed")),
+            SelectChoice("closed", _l("Closed")),
+        ]
 
 
 class UpdateForm(ConsentForm):

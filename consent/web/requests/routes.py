@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -43,7 +44,15 @@ from consent.services.requests import RequestError, RequestView
 from consent.web.decisions import use_label
 from consent.web.pages import public_url_for
 from consent.web.requests import bp
-from consent.web.requests.forms import UUID_TEXT, LetterForm, SentForm, SeveralForm, UpdateForm
+from consent.web.requests.forms import (
+    UUID_TEXT,
+    DeleteForm,
+    FilterForm,
+    LetterForm,
+    SentForm,
+    SeveralForm,
+    UpdateForm,
+)
 
 _MARKETING = {
     "Marketing",
@@ -84,6 +93,9 @@ def _request_message(error: RequestError) -> str:
         "no_email": _("This platform has no e-mail address: add it to the platform, or send the letter another way."),
         "not_allowed": _("This request cannot change that way now."),
         "too_large": _("The file is too large."),
+        "text_empty": _("The letter is empty: write its text, or write it again from your choices."),
+        "text_too_long": _("The letter is too long: it may hold at most %(n)d characters.", n=requests.MAX_LETTER_CHARS),
+        "text_invisible": _("Remove the invisible control characters from the letter."),
     }.get(error.reason, _("This cannot be recorded."))
 
 
@@ -205,6 +217,25 @@ class Composed:
     request: LetterRequest
     preview: requests.Sending
     cited: list[int]
+    #: How it goes, whose holidays count, and the deadline a reminder restates: what
+    #: ``sending()`` needs to date it another day.
+    channel: str = "email"
+    country: str = ""
+    region: str = ""
+    parent_due: date | None = None
+
+    def due_if_sent(self, sent_on: date, delivered_on: date | None, post_delivery_days: int) -> date | None:
+        """The deadline the tracker will follow if the letter is recorded as sent on ``sent_on``."""
+        return requests.sending(
+            self.request,
+            channel=self.channel,
+            sent_on=sent_on,
+            delivered_on=delivered_on,
+            post_delivery_days=post_delivery_days,
+            country=self.country,
+            region=self.region,
+            parent_due=self.parent_due,
+        ).due
 
     @property
     def letter(self) -> Letter:
@@ -230,7 +261,8 @@ def _compose(
         region=region,
         parent_due=parent.due if parent is not None else None,
     )
-    return Composed(letter_request, preview, cited)
+    parent_due = parent.due if parent is not None else None
+    return Composed(letter_request, preview, cited, options.channel, country, region, parent_due)
 
 
 def _letter_request(
@@ -354,10 +386,57 @@ def _attachments(cited: list[int]) -> list[tuple[str, bytes]]:
     return files
 
 
+#: The steps that act on the letter: each needs the letter the page showed.
+_ACTS = ("pdf", "txt", "eml", "draft", "send_email", "sent")
+#: The steps with consequences that cannot be taken back: each asks for a confirmation first.
+_CONFIRMED = ("send_email", "sent")
+
+
+@dataclass
+class Shown:
+    """The letter on the compose page: as composed, or as the person edited it."""
+
+    letter: Letter
+    edited: str | None = None
+    #: Why the page shows something other than what the person submitted, if it does.
+    notice: str | None = None
+
+
+def _shown(form: LetterForm, composed: Composed, step: str) -> Shown:
+    """The letter the form's text area holds: the person's edit when its text differs from
+    the composed text the page showed (``form.composed``), else the letter as composed.
+    An edit made for another kind of letter is not kept (the page never shows a letter of
+    another kind than the one chosen), nor one the person asked to write again."""
+    letter = composed.letter
+    submitted = (form.text.data or "").replace("\r\n", "\n").replace("\r", "\n")
+    if not form.composed.data or _sha256(submitted) == form.composed.data:
+        return Shown(letter)
+    if step == "rewrite":
+        return Shown(letter, notice=_("The letter is written again from your choices; your changes to its text are gone."))
+    if form.text_kind.data != form.kind.data:
+        return Shown(
+            letter,
+            notice=_(
+                "You changed the kind of letter: it is written again for this kind, without the changes you made "
+                "to the text of the other one."
+            ),
+        )
+    text = requests.edited_text(submitted)  # RequestError for an empty text or invisible characters
+    hand_written = replace(
+        letter, text=text, sender_block="", recipient_block="", dateline="", body="", subject_label=""
+    )
+    return Shown(hand_written, edited=text)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @bp.route("/platforms/<uuid:platform_id>/letter", methods=["GET", "POST"])
 @login_required
 def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
-    """Write a letter: preview it, download it (PDF, text, .eml), then record it as sent."""
+    """Write a letter: preview it, edit it if need be, download it (PDF, text, .eml), then
+    record it as sent (after a confirmation: that cannot be undone)."""
     view = _platform_or_404(platform_id)
     s, login = db.session(), current_user.login
     profile = profiles.read_profile(s, login)
@@ -365,10 +444,17 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
     _setup(form, view, profile)
     if request.method == "GET":
         _defaults(form, view, profile)
-    sent_form = SentForm(formdata=request.form if request.form.get("step") == "sent" else None, meta={"csrf": False})
+    step = request.form.get("step", "preview") if request.method == "POST" else "preview"
+    sent_form = SentForm(
+        formdata=request.form if step in ("sent", "send_email") else None, meta={"csrf": False}
+    )
     today = datetime.now(UTC).date()
     composed: Composed | None = None
+    shown: Shown | None = None
     problem: str | None = None
+    notice: str | None = None
+    confirm: str | None = None
+    due: date | None = None
     if not profile.get("full_name"):
         problem = _("Fill in your name in your profile first: every letter needs it.")
     elif request.method == "GET" or form.validate_on_submit():
@@ -378,62 +464,58 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
             problem = _missing_message(e)
         except RequestError as e:
             problem = _request_message(e)
-    letter = composed.letter if composed else None
-    if composed is not None and request.method == "POST":
-        step = request.form.get("step", "preview")
-        parent = uuid.UUID(form.parent.data) if form.parent.data else None
-        if step in ("pdf", "txt", "eml"):
-            try:
-                return _download(composed.letter, step, composed.cited, platform=view.state.name, sent_on=today)
-            except LetterError:
-                problem = _("This platform's e-mail address cannot be used: correct it on the platform's page.")
-        if step == "draft":
-            try:
-                request_id = requests.save_draft(
-                    s,
-                    login,
-                    platform_id,
-                    composed.request,
-                    channel=form.channel.data,
-                    parent=parent,
-                    authority=form.authority.data or "",
-                )
-            except RequestError as e:
-                problem = _request_message(e)
-            else:
-                flash(_("The letter is kept as a draft. Record it as sent once you have sent it."), "success")
-                return redirect(url_for("requests.show", request_id=request_id))
-        if step == "send_email":
-            problem = _send_now(composed, form, view)
-            if problem is None:
-                return redirect(url_for("requests.index"))
-        if step == "sent":
-            if sent_form.validate():
-                done, problem = _recorded(
-                    lambda: requests.record_sent(
-                        s,
-                        login,
-                        platform_id,
-                        composed.request,
-                        channel=form.channel.data,
-                        sent_on=sent_form.sent_on.data or today,
-                        delivered_on=sent_form.delivered_on.data,
-                        post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
-                        parent=parent,
-                        authority=form.authority.data or "",
-                    )
-                )
-                if done is not None:
-                    return done
-            else:
+    if composed is not None:
+        try:
+            shown = _shown(form, composed, step)
+        except RequestError as e:  # the edited text cannot be a letter: say why, keep it to correct
+            problem = _request_message(e)
+            form.text.errors = [problem]
+    if composed is not None and shown is not None and request.method == "POST" and step in _ACTS:
+        if form.composed.data and shown.edited is None and form.composed.data != _sha256(composed.letter.text):
+            # The choices changed since the page showed the letter (a new kind, say, with no
+            # script to update the page): show the letter they make before acting on it.
+            notice = shown.notice or _("Your choices changed the letter: read it again, then choose what to do.")
+        elif step in _CONFIRMED and sent_form.confirm.data != "y":
+            if step == "sent" and not sent_form.validate():
                 problem = _("Enter the dates as YYYY-MM-DD.")
+            else:
+                confirm = step
+                try:
+                    if step == "sent":
+                        requests.check_dates(sent_form.sent_on.data or today, sent_form.delivered_on.data)
+                    due = composed.due_if_sent(
+                        sent_form.sent_on.data or today if step == "sent" else today,
+                        sent_form.delivered_on.data if step == "sent" else None,
+                        current_app.config["POST_DELIVERY_DAYS"],
+                    )
+                except RequestError as e:
+                    confirm, problem = None, _request_message(e)
+        else:
+            done, problem = _act(step, composed, shown, form, sent_form, view, today)
+            if done is not None:
+                return done
+    letter = shown.letter if shown else None
+    if composed is not None and shown is not None:
+        # The text area shows the letter; the page remembers which composed text it held.
+        form.composed.data = _sha256(composed.letter.text)
+        form.text_kind.data = form.kind.data
+        form.text.data = shown.edited if shown.edited is not None else composed.letter.text
+    if shown is not None and shown.edited is not None:
+        form.text.render_kw = {**(form.text.render_kw or {}), "data-edited": "true"}
+    form.kind.render_kw = {
+        "data-confirm": _("Write the letter again for this kind? Your changes to its text will be lost."),
+        **({"autofocus": True} if step == "kind" else {}),
+    }
     html = render_template(
         "requests/compose.html",
         platform=view,
         form=form,
         sent_form=sent_form,
         letter=letter,
-        due=composed.preview.due if composed else None,
+        edited=bool(shown and shown.edited is not None),
+        notice=notice or (shown.notice if shown else None),
+        confirm=confirm,
+        due=due or (composed.preview.due if composed else None),
         mailto=mailto(letter) if letter and letter.recipient.email else None,
         short_mailto=short_mailto(letter, note=_short_note(letter.language)) if letter and letter.recipient.email else None,
         can_send=bool(
@@ -448,6 +530,62 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         today=today,
     )
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
+
+
+def _act(
+    step: str,
+    composed: Composed,
+    shown: Shown,
+    form: LetterForm,
+    sent_form: SentForm,
+    view: PlatformView,
+    today: date,
+) -> tuple[Response | None, str | None]:
+    """Do what the button asked with the letter the page showed: the response, or what stopped it."""
+    s, login = db.session(), current_user.login
+    platform_id = uuid.UUID(view.id)
+    parent = uuid.UUID(form.parent.data) if form.parent.data else None
+    if step in ("pdf", "txt", "eml"):
+        try:
+            return _download(shown.letter, step, composed.cited, platform=view.state.name, sent_on=today), None
+        except LetterError:
+            return None, _("This platform's e-mail address cannot be used: correct it on the platform's page.")
+    if step == "draft":
+        try:
+            request_id = requests.save_draft(
+                s,
+                login,
+                platform_id,
+                composed.request,
+                channel=form.channel.data,
+                parent=parent,
+                authority=form.authority.data or "",
+                text=shown.edited,
+            )
+        except RequestError as e:
+            return None, _request_message(e)
+        flash(_("The letter is kept as a draft. Record it as sent once you have sent it."), "success")
+        return redirect(url_for("requests.show", request_id=request_id)), None
+    if step == "send_email":
+        problem = _send_now(composed, shown, form, view)
+        return (redirect(url_for("requests.index")), None) if problem is None else (None, problem)
+    if not sent_form.validate():
+        return None, _("Enter the dates as YYYY-MM-DD.")
+    return _recorded(
+        lambda: requests.record_sent(
+            s,
+            login,
+            platform_id,
+            composed.request,
+            channel=form.channel.data,
+            sent_on=sent_form.sent_on.data or today,
+            delivered_on=sent_form.delivered_on.data,
+            post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
+            parent=parent,
+            authority=form.authority.data or "",
+            text=shown.edited,
+        )
+    )
 
 
 def _short_note(language: str) -> str:
@@ -476,9 +614,9 @@ def _recorded(record: Callable[[], uuid.UUID]) -> tuple[Response | None, str | N
     return redirect(url_for("requests.show", request_id=request_id)), None
 
 
-def _send_now(composed: Composed, form: LetterForm, view: PlatformView) -> str | None:
+def _send_now(composed: Composed, shown: Shown, form: LetterForm, view: PlatformView) -> str | None:
     """Send the letter through the instance's SMTP server, then record it as sent."""
-    letter, cited = composed.letter, composed.cited
+    letter, cited = shown.letter, composed.cited
     settings = SmtpSettings.from_config(current_app.config)
     if settings is None or not letter.recipient.email:
         return _("Sending from the app is not available here: download the e-mail instead.")
@@ -518,6 +656,7 @@ def _send_now(composed: Composed, form: LetterForm, view: PlatformView) -> str |
         sent_on=composed.request.today,  # the day the text was written for, even past midnight
         parent=uuid.UUID(form.parent.data) if form.parent.data else None,
         authority=form.authority.data or "",
+        text=shown.edited,
     )
     flash(_("The letter is sent, and its deadline is being watched."), "success")
     return None
@@ -538,7 +677,8 @@ def _download(letter: Letter, kind: str, cited: list[int], *, platform: str, sen
         return send_file(io.BytesIO(to_pdf(letter)), mimetype="application/pdf", as_attachment=True, download_name=name)
     if kind == "txt":
         data = letter.text.encode("utf-8")
-        return send_file(io.BytesIO(data), mimetype="text/plain; charset=utf-8", as_attachment=True, download_name=name)
+        # Flask adds "; charset=utf-8" to a text/* type itself: naming it here said it twice.
+        return send_file(io.BytesIO(data), mimetype="text/plain", as_attachment=True, download_name=name)
     message = to_email(letter, now=datetime.now(UTC))
     for filename, content in _attachments(cited):
         message.add_attachment(content, maintype="application", subtype="json", filename=filename)
@@ -547,11 +687,32 @@ def _download(letter: Letter, kind: str, cited: list[int], *, platform: str, sen
 
 @bp.get("/requests")
 @login_required
-def index() -> str:
-    today = datetime.now(UTC).date()
-    return render_template(
-        "requests/index.html", requests=requests.list_requests(db.session(), current_user.login), today=today
+def index() -> tuple[str, int]:
+    """The person's requests, searched and filtered by a GET form: the filters are in the
+    URL (a platform's name typed here is the person's own search, in their own browser)."""
+    form = FilterForm(request.args)
+    valid = form.validate()
+    wanted = (
+        requests.RequestFilter(
+            platform=(form.q.data or "").strip(),
+            kind=form.kind.data or "",
+            status=form.status.data or "",
+            due_soon=bool(form.due_soon.data),
+        )
+        if valid
+        else requests.RequestFilter()
     )
+    s, login = db.session(), current_user.login
+    found = requests.search_requests(s, login, wanted)
+    html = render_template(
+        "requests/index.html",
+        requests=found,
+        form=form,
+        filtered=wanted.active,
+        any_request=bool(found) or (wanted.active and bool(requests.list_requests(s, login))),
+        today=datetime.now(UTC).date(),
+    )
+    return html, 200 if valid else 400
 
 
 @bp.get("/requests/<uuid:request_id>")
@@ -564,15 +725,23 @@ def show(request_id: uuid.UUID) -> str:
 
 
 def _request_page(
-    found: RequestView, *, form: UpdateForm | None = None, sent_form: SentForm | None = None, problem: str | None = None
+    found: RequestView,
+    *,
+    form: UpdateForm | None = None,
+    sent_form: SentForm | None = None,
+    problem: str | None = None,
+    confirm: str | None = None,
 ) -> str:
-    """A request's page; a form sent back with its errors replaces the blank one."""
+    """A request's page; a form sent back with its errors replaces the blank one, and
+    ``confirm`` ("sent" or "delete") asks the person to confirm a step first."""
     return render_template(
         "requests/show.html",
         item=found,
         form=form or UpdateForm(formdata=None),
         sent_form=sent_form or SentForm(formdata=None),
+        delete_form=DeleteForm(formdata=None),
         problem=problem,
+        confirm=confirm,
         today=datetime.now(UTC).date(),
     )
 
@@ -580,20 +749,27 @@ def _request_page(
 @bp.post("/requests/<uuid:request_id>/sent")
 @login_required
 def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
-    """A draft was sent: start following its deadline."""
+    """A draft was sent: say what recording it does, then start following its deadline."""
     found = requests.get_request(db.session(), current_user.login, request_id)
     if found is None:
         abort(404)
     form = SentForm()
     problem = _("Enter the dates as YYYY-MM-DD.")
     if form.validate_on_submit():
+        sent_on = form.sent_on.data or datetime.now(UTC).date()
+        if found.status == "draft" and form.confirm.data != "y":
+            try:
+                requests.check_dates(sent_on, form.delivered_on.data)
+            except RequestError as e:
+                return _request_page(found, sent_form=form, problem=_request_message(e)), 400
+            return _request_page(found, sent_form=form, confirm="sent"), 200
 
         def send() -> uuid.UUID:
             requests.mark_sent(
                 db.session(),
                 current_user.login,
                 request_id,
-                sent_on=form.sent_on.data or datetime.now(UTC).date(),
+                sent_on=sent_on,
                 delivered_on=form.delivered_on.data,
                 post_delivery_days=current_app.config["POST_DELIVERY_DAYS"],
             )
@@ -603,6 +779,28 @@ def mark_sent(request_id: uuid.UUID) -> Response | tuple[str, int]:
         if done is not None:
             return done
     return _request_page(found, sent_form=form, problem=problem), 400
+
+
+@bp.post("/requests/<uuid:request_id>/delete")
+@login_required
+def delete(request_id: uuid.UUID) -> Response | tuple[str, int]:
+    """Delete a draft, once the person confirmed it (a sent letter stays on record)."""
+    found = requests.get_request(db.session(), current_user.login, request_id)
+    if found is None:
+        abort(404)
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return _request_page(found, problem=_("This form has expired: try again.")), 400
+    if found.status != "draft":
+        return _request_page(found, problem=_("Only a draft can be deleted: a letter sent stays on record.")), 400
+    if form.confirm.data != "y":
+        return _request_page(found, confirm="delete"), 200
+    try:
+        requests.delete_draft(db.session(), current_user.login, request_id)
+    except RequestError as e:
+        return _request_page(found, problem=_request_message(e)), 400
+    flash(_("The draft is deleted."), "success")
+    return redirect(url_for("requests.index"))
 
 
 @bp.post("/requests/<uuid:request_id>/update")
