@@ -1,4 +1,5 @@
-"""The directory: import it from a datarequests.org snapshot, find entries in it."""
+"""The directory: import it from a datarequests.org checkout, the snapshot the app ships or
+the upstream repository; find entries in it."""
 
 from __future__ import annotations
 
@@ -7,18 +8,26 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import places
 from consent.directory import format as fmt
-from consent.directory.search import fold, rank, search_text
+from consent.directory import labels
+from consent.directory import snapshot as snap
+from consent.directory.search import domain, fold, rank, search_text
 from consent.errors import ConsentError
 from consent.models import DirectoryAuthority, DirectoryController, DirectoryPack, DirectoryRedirect
 from consent.services import transaction
@@ -304,6 +313,7 @@ def _import_one(
     record = _checked(check, record, path, folder, report)
     if record is None:
         return
+    record = _unix_lines(record)
     digest = _digest(record)
     if known.get(path.stem) == digest:
         counts.unchanged += 1
@@ -318,6 +328,23 @@ def _import_one(
         s.add(model(slug=path.stem, **values))
         counts.added += 1
     known[path.stem] = digest
+
+
+def _unix_lines(value: Any) -> Any:
+    """The record with each line break as LF: the directory's files mix CR LF with LF, and
+    an address must compare equal to the same address typed into a form."""
+    if isinstance(value, str):
+        return newlines(value)
+    if isinstance(value, list):
+        return [_unix_lines(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _unix_lines(item) for key, item in value.items()}
+    return value
+
+
+def newlines(text: str) -> str:
+    """``text`` with CR LF and lone CR as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport, retiring: dict[str, str]) -> None:
@@ -372,11 +399,155 @@ def _import_packs(s: Session, path: Path, folder: Path, report: ImportReport) ->
             report.packs.updated += 1
 
 
+# --- where a directory comes from: a checkout, the shipped snapshot, the upstream archive ----
+
+#: Where the snapshot the app ships lives, in the consent.data package.
+SNAPSHOT = "directory/snapshot.json.gz"
+#: How long one read of a download may wait, and the whole download may take.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_DEADLINE = 300
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """A directory ready to import: its folder, its number of record files (for a progress
+    bar), and where it came from in words (source, commit, date)."""
+
+    folder: Path
+    files: int
+    origin: str
+
+
+def record_files(folder: Path) -> int:
+    """How many record files ``folder`` holds (what the import's progress counts)."""
+    if not folder.is_dir():
+        return 0
+    return sum(len(list((folder / sub).glob("*.json"))) for sub in SUBFOLDERS)
+
+
+def shipped_snapshot() -> bytes:
+    return resources.files("consent.data").joinpath(SNAPSHOT).read_bytes()
+
+
+@contextmanager
+def _temporary_folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="consent-directory-") as name:
+        yield Path(name)
+
+
+@contextmanager
+def unpacked_snapshot(data: bytes | None = None) -> Iterator[Unpacked]:
+    """The snapshot's records as a temporary checkout (the shipped snapshot by default)."""
+    try:
+        value = snap.load(shipped_snapshot() if data is None else data)
+    except snap.SnapshotError as e:
+        raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
+    with _temporary_folder() as folder:
+        try:
+            files = snap.unpack(value, folder)
+        except snap.SnapshotError as e:
+            raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
+        origin = f"{value.get('source', '?')} at {str(value.get('commit', '?'))[:12]} of {value.get('date', '?')}"
+        yield Unpacked(folder, files, origin)
+
+
+@contextmanager
+def unpacked_path(path: Path) -> Iterator[Unpacked]:
+    """A local directory to import: a checkout's folder as it is, or a .tar.gz of one (as
+    GitHub serves it), or a snapshot (.json.gz) unpacked into a temporary folder."""
+    if path.is_dir():
+        yield Unpacked(path, record_files(path), str(path))
+        return
+    if not path.is_file():
+        raise DirectoryError(f"{path}: no such folder or file")
+    with path.open("rb") as f:
+        try:
+            data = snap.read_bounded(f)
+        except snap.SnapshotError as e:
+            raise DirectoryError(f"{path}: {e}") from None
+    if path.name.endswith(".json.gz"):
+        with unpacked_snapshot(data) as found:
+            yield found
+        return
+    with _archive(data, str(path)) as found:
+        yield found
+
+
+@contextmanager
+def _archive(data: bytes, origin: str) -> Iterator[Unpacked]:
+    with _temporary_folder() as folder:
+        try:
+            files, commit = snap.unpack_archive(data, folder)
+        except snap.SnapshotError as e:
+            raise DirectoryError(f"{origin}: {e}") from None
+        yield Unpacked(folder, files, f"{origin} at {commit[:12]}" if commit else origin)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """HTTP(S) only, redirects included: no file:// or ftp:// however the server redirects."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+def download(url: str, *, timeout: float = DOWNLOAD_TIMEOUT, deadline: float = DOWNLOAD_DEADLINE) -> bytes:
+    """The bytes at ``url`` (http or https), at most snapshot.MAX_ARCHIVE_BYTES, within
+    ``deadline`` seconds; DirectoryError, saying what to do offline, when it cannot be had."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise DirectoryError(f"expected an http(s) address, got {url[:100]!r}")
+    request = urllib.request.Request(url, headers={"User-Agent": "consent-manager directory update"})  # noqa: S310
+    started = datetime.now(UTC)
+    try:
+        with _opener().open(request, timeout=timeout) as response:
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := response.read(64 * 1024):
+                size += len(chunk)
+                if size > snap.MAX_ARCHIVE_BYTES:
+                    raise DirectoryError(f"{url}: expected at most {snap.MAX_ARCHIVE_BYTES:,} bytes, got more")
+                if (datetime.now(UTC) - started).total_seconds() > deadline:
+                    raise DirectoryError(f"{url}: the download took longer than {deadline:.0f} seconds")
+                chunks.append(chunk)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        if isinstance(e, urllib.error.HTTPError):
+            e.close()  # it holds the response, and its socket
+        reason = getattr(e, "reason", None) or e
+        raise DirectoryError(
+            f"cannot download the directory from {url} ({reason}). Offline? Download or clone "
+            f"{snap.SOURCE} elsewhere and run: consent directory update --from PATH"
+        ) from None
+    return b"".join(chunks)
+
+
+@contextmanager
+def unpacked_download(url: str = snap.ARCHIVE_URL) -> Iterator[Unpacked]:
+    """The upstream repository's archive at ``url``, downloaded and unpacked."""
+    with _archive(download(url), url) as found:
+        yield found
+
+
+def is_empty(s: Session) -> bool:
+    """Whether the directory holds no company yet (then the shipped snapshot is loaded)."""
+    with transaction(s):
+        return s.scalar(sa.select(DirectoryController.slug).limit(1)) is None
+
+
 # --- finding entries ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Match:
+    """A suggestion. ``name`` is the entry's name, followed by where it operates and its
+    domain when other entries bear the same name ("Amazon Europe Core SARL (FR, amazon.fr)")."""
+
     slug: str
     name: str
     service: str | None
@@ -406,10 +577,51 @@ def search(s: Session, query: str, *, limit: int = 8) -> list[Match]:
         if position < 99:
             ranked.append((position, fold(row.name), row, service))
     ranked.sort(key=lambda item: (item[0], item[1]))
+    best = [(row, service) for _, _, row, service in ranked[:limit]]
+    shared = _shared_names(s, {row.name for row, _ in best})
     return [
-        Match(row.slug, row.name, service, row.record.get("address", "").split("\n")[0], row.record.get("web", ""))
-        for _, _, row, service in ranked[:limit]
+        Match(
+            row.slug,
+            f"{row.name} ({told_apart(row.record)})" if row.name in shared else row.name,
+            service,
+            row.record.get("address", "").split("\n")[0],
+            row.record.get("web", ""),
+        )
+        for row, service in best
     ]
+
+
+def _shared_names(s: Session, names: set[str]) -> set[str]:
+    """Those of ``names`` that more than one entry bears."""
+    if not names:
+        return set()
+    query = (
+        sa.select(DirectoryController.name)
+        .where(DirectoryController.name.in_(names))
+        .group_by(DirectoryController.name)
+        .having(sa.func.count() > 1)
+    )
+    return set(s.scalars(query))
+
+
+#: How many of an entry's countries its told-apart label names before "+N".
+_COUNTRIES_SHOWN = 3
+
+
+def told_apart(record: dict[str, Any]) -> str:
+    """What tells an entry from others of its name: where it operates and its domain
+    ("DE, AT, CH +3, amazon.de"); "all" countries are left unsaid."""
+    codes = [code.upper() for code in record.get("relevant-countries", []) if code != "all"]
+    if len(codes) > _COUNTRIES_SHOWN + 1:  # "+1" would hide no more than the code it stands for
+        where = ", ".join(codes[:_COUNTRIES_SHOWN]) + f" +{len(codes) - _COUNTRIES_SHOWN}"
+    else:
+        where = ", ".join(codes)
+    site = record.get("web") or record.get("webform") or ""
+    host = domain(site) if site else str(record.get("email", "")).rpartition("@")[2].lower()
+    path = urlsplit(site).path.strip("/") if site else ""
+    if host and path and "/" not in path and len(path) <= 5:
+        host = f"{host}/{path}"  # one site for several countries: paypal.com/fr, picnic.app/de
+    return ", ".join(part for part in (where, host) if part)
 
 
 def resolve(s: Session, slug: str) -> DirectoryController | None:
@@ -430,7 +642,7 @@ def platform_details(row: DirectoryController, *, service: str | None = None) ->
     record = row.record
     # The country the company is in (its address), whose holidays its deadlines count;
     # "relevant-countries" says where its service is offered, which is another thing.
-    address = str(record.get("address", ""))
+    address = newlines(str(record.get("address", "")))
     name = f"{service} ({row.name})" if service else row.name
     return {
         "name": name[:200],
@@ -444,24 +656,29 @@ def platform_details(row: DirectoryController, *, service: str | None = None) ->
 
 @dataclass(frozen=True)
 class Hints:
-    """What the directory says about writing to a company."""
+    """What the directory says about writing to a company. Its words come as labels.Label:
+    known ones to translate, unknown ones to show as the directory has them."""
 
-    required: list[str]
+    required: list[labels.Label]
     id_document: bool
     medium: str
     webform: str
     language: str
+    categories: list[labels.Label] = field(default_factory=list)
+    countries: list[labels.Label] = field(default_factory=list)
 
 
 def hints(row: DirectoryController) -> Hints:
     record = row.record
     medium = record.get("suggested-transport-medium") or ("email" if record.get("email") else "letter")
     return Hints(
-        required=[element["desc"] for element in record.get("required-elements", [])],
+        required=[labels.identification(element["desc"]) for element in record.get("required-elements", [])],
         id_document=bool(record.get("needs-id-document")),
         medium=medium,
         webform=record.get("webform", ""),
         language=record.get("request-language", ""),
+        categories=[labels.category(name) for name in record.get("categories", [])],
+        countries=labels.countries(record.get("relevant-countries", [])),
     )
 
 
@@ -514,4 +731,10 @@ def updates_for(
     if entry is None:
         return None, {}
     fresh = platform_details(entry)
-    return entry, {name: fresh[name] for name in _UPDATABLE if fresh[name] and fresh[name] != current.get(name)}
+    # Compared with LF line breaks: a browser sends a textarea's lines with CR LF, so an
+    # address saved through a form would otherwise always differ from the directory's.
+    return entry, {
+        name: fresh[name]
+        for name in _UPDATABLE
+        if fresh[name] and newlines(str(fresh[name])) != newlines(str(current.get(name) or ""))
+    }
