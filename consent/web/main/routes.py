@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from consent import db
-from consent.services import accounts, platforms, profiles, requests
+from consent.services import accounts, overview
 from consent.services import calendar as calendar_service
 from consent.web.account.forms import LanguageForm
 from consent.web.main import bp
@@ -31,22 +31,9 @@ def verify() -> str:
 @bp.get("/dashboard")
 @login_required
 def dashboard() -> str:
-    s = db.session()
-    profile = profiles.read_profile(s, current_user.login)
-    today = datetime.now(UTC).date()
-    pending = [
-        (reason, item)
-        for item in requests.list_requests(s, current_user.login)
-        if (reason := item.needs_action(today)) is not None
-    ]
-    order = {"overdue": 0, "due_soon": 1, "draft": 2, "answered": 3}
-    return render_template(
-        "dashboard.html",
-        profile_complete=bool(profile["full_name"] and profile["postal_address"]),
-        platforms=platforms.list_platforms(s, current_user.login),
-        pending=sorted(pending, key=lambda pair: (order[pair[0]], pair[1].due or pair[1].created)),
-        today=today,
-    )
+    """What needs doing first (deadlines, answers, consents ending, newer directory
+    details), then the platforms."""
+    return render_template("dashboard.html", overview=overview.overview(db.session(), current_user.login))
 
 
 @bp.post("/language")
