@@ -13,6 +13,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from tests.conftest import PASSWORD, Auth
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "consent/translations"
@@ -216,3 +217,57 @@ def test_form_errors_are_translated(client, auth, language):
     assert TOO_SHORT[language] in html.unescape(response.get_data(as_text=True))
     response = auth.post("/login", {"email": "ada@example.org", "password": PASSWORD})
     assert WRONG_LOGIN[language] in html.unescape(response.get_data(as_text=True))
+
+
+#: The login form's labels and button, and the dashboard's heading, in each language.
+LOGIN = {
+    "fr": ("E-mail", "Mot de passe", "Se connecter", "Tableau de bord"),
+    "de": ("E-Mail", "Passwort", "Anmelden", "Übersicht"),
+}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_main_page_fits_a_phone_in_each_language(database_url, language):
+    """Longer words must not push a page wider than a 390 px phone (German did, on a platform's page)."""
+    from flask import current_app
+    from playwright.sync_api import expect, sync_playwright
+
+    from consent import db
+    from consent.demo import create_demo
+
+    account: dict[str, str] = {}
+
+    def prepare() -> None:
+        settings = current_app.extensions["consent.accounts"]
+        account["email"], account["password"] = create_demo(db.session(), settings)
+        db.session().commit()
+
+    email_label, password_label, log_in, dashboard = LOGIN[language]
+    with serving(database_url, prepare) as (url, _app), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(locale="en-GB", viewport=PHONE).new_page()
+        page.set_default_timeout(15000)
+        page.goto(url + "/login")
+        page.locator(f'footer button[value="{language}"]').click()
+        page.get_by_label(email_label).fill(account["email"])
+        page.get_by_label(password_label).fill(account["password"])
+        page.get_by_role("main").get_by_role("button", name=log_in).click()
+        expect(page.get_by_role("heading", name=dashboard, exact=True)).to_be_visible()
+        platform = re.search(r'href="(/platforms/[0-9a-f-]{36})"', page.content())
+        page.goto(url + "/requests")
+        request = re.search(r'href="(/requests/[0-9a-f-]{36})"', page.content())
+        assert platform and request, "the demo account shows no platform or no request"
+
+        paths = ["/dashboard", "/platforms", platform.group(1), platform.group(1) + "/letter", "/platforms/new"]
+        paths += ["/requests", request.group(1), "/ledger", "/profile", "/settings", "/settings/security"]
+        too_wide = {}
+        for path in paths:
+            page.goto(url + path)
+            assert page.locator("html").get_attribute("lang") == language, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide[path] = width
+        browser.close()
+    assert too_wide == {}
