@@ -169,14 +169,17 @@ def directory_import(path: Path) -> None:
     _import_and_report(path, directory.record_files(path))
 
 
-def _import_and_report(folder: Path, files: int, label: str = "Importing") -> None:
-    """The import with its progress bar, then its report: what `import`, `update` and
-    `load-snapshot` all print."""
+def _import_and_report(
+    folder: Path | None, files: int, label: str = "Importing", snapshot: dict[str, object] | None = None
+) -> None:
+    """The import of a folder (or of a snapshot's records) with its progress bar, then its
+    report: what `import`, `update` and `load-snapshot` all print."""
     from consent.services import directory
 
     try:
         with click.progressbar(length=files, label=label, file=sys.stderr) as bar:
-            report = directory.import_directory(db.session(), folder, progress=bar.update)
+            found = directory.Unpacked(folder, files, str(folder), snapshot)
+            report = directory.import_unpacked(db.session(), found, progress=bar.update)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
     for kind in ("controllers", "authorities", "redirects", "packs"):
@@ -214,7 +217,7 @@ def directory_update(source: Path | None, url: str | None) -> None:
             unpacked = directory.unpacked_download(url or snapshot.ARCHIVE_URL)
         with unpacked as found:
             click.echo(f"Directory from {found.origin}", err=True)
-            _import_and_report(found.folder, found.files, label="Updating")
+            _import_and_report(found.folder, found.files, "Updating", found.snapshot)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
 
@@ -237,7 +240,7 @@ def load_directory_snapshot_if_empty() -> None:
     try:
         with directory.unpacked_snapshot() as found:
             click.echo(f"Directory: loading the snapshot of {found.origin}", err=True)
-            _import_and_report(found.folder, found.files, label="Loading the directory")
+            _import_and_report(found.folder, found.files, "Loading the directory", found.snapshot)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
 

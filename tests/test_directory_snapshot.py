@@ -96,11 +96,28 @@ def test_a_damaged_snapshot_is_refused_with_a_reason(data, message):
         snap.load(data)
 
 
-@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", ""])
-def test_unpacking_refuses_a_record_name_that_could_leave_the_folder(tmp_path, name):
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "", "x\ny"])
+def test_a_snapshot_record_name_that_is_no_file_name_is_refused(name):
     with pytest.raises(snap.SnapshotError, match="expected a record name"):
-        snap.unpack({"format": 1, "companies": {name: {}}}, tmp_path / "out")
-    assert not (tmp_path / "escape.json").exists()
+        snap.texts({"format": 1, "companies": {name: {}}})
+
+
+def test_a_snapshot_with_a_bad_record_name_changes_nothing(app):
+    before = count_rows(app)
+    with app.app_context(), pytest.raises(directory.DirectoryError, match="expected a record name"):
+        directory.import_snapshot(db.session(), {"format": 1, "companies": {"../x": {}}})
+    assert count_rows(app) == before
+
+
+def test_a_snapshot_record_is_checked_like_a_file(app):
+    bad = dict(SAMPLE[1], web="httsp://creditwatch.example")
+    value = {"format": 1, "companies": {"creditwatch": bad, "photoshare": SAMPLE[0]}}
+    with app.app_context():
+        report = directory.import_snapshot(db.session(), value)
+    assert report.controllers.added == 1
+    assert report.rejected == [
+        ("companies/creditwatch.json", "web: expected an http(s) address, got 'httsp://creditwatch.example'")
+    ]
 
 
 # --- first start -------------------------------------------------------------------------------

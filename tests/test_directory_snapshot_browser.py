@@ -24,7 +24,7 @@ def snapshot_server(database_url: str) -> Iterator[str]:
     def first_start() -> None:
         assert directory.is_empty(db.session())
         with directory.unpacked_snapshot() as found:
-            directory.import_directory(db.session(), found.folder)
+            directory.import_unpacked(db.session(), found)
 
     with serving(database_url, first_start) as (url, _app):
         yield url

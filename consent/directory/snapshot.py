@@ -4,8 +4,8 @@ Pure code, no Flask and no database. A snapshot is one gzip'd JSON object holdin
 of a datarequests.org checkout (https://github.com/datenanfragen/data, CC0 1.0): each record
 as the format has it, minus its free-text ``comments``, with the source, licence, commit and
 date of the data beside them (docs/directory.md). Nothing here stores anything: a snapshot
-or an archive is unpacked into a folder of record files, which the one import
-(services.directory.import_directory) checks and stores like any checkout.
+gives its records as a checkout's file texts, an archive its record files written into a
+folder, and the one import (services.directory) checks and stores them like any checkout.
 """
 
 from __future__ import annotations
@@ -118,19 +118,17 @@ def load(data: bytes) -> dict[str, Any]:
     return value
 
 
-def unpack(snapshot: dict[str, Any], folder: Path) -> int:
-    """Write the snapshot's records into ``folder`` as a checkout has them; the number of
-    files written. A name that could leave the folder is refused, not written."""
-    written = 0
+def texts(snapshot: dict[str, Any]) -> dict[str, str]:
+    """The snapshot's records as a checkout's files: {"companies/instagram.json": its JSON
+    text}. A name that could not be a file of the folder is refused."""
+    found: dict[str, str] = {}
     for name in FOLDERS:
-        (folder / name).mkdir(parents=True, exist_ok=True)
         for stem, record in snapshot.get(name, {}).items():
             file_name = f"{stem}.json"
             if not isinstance(stem, str) or not _FILE_NAME.match(file_name):
                 raise SnapshotError(f"{name}: expected a record name of letters, digits and -, got {str(stem)[:60]!r}")
-            (folder / name / file_name).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-            written += 1
-    return written
+            found[f"{name}/{file_name}"] = json.dumps(record, ensure_ascii=False)
+    return found
 
 
 def read_bounded(stream: IO[bytes], limit: int = MAX_ARCHIVE_BYTES) -> bytes:

@@ -11,7 +11,7 @@ import stat
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,11 +101,12 @@ def _reject(report: ImportReport, path: Path, folder: Path, reason: str) -> None
     report.rejected.append((_shown(path, folder), reason))
 
 
-def _read(path: Path, folder: Path, report: ImportReport) -> Any:
+def _read(path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, str] | None = None) -> Any:
     """The file's JSON, or UNREADABLE with the reason in the report: nothing in one file
-    can stop the import of the others."""
+    can stop the import of the others. With ``texts``, the file's text is taken from there
+    (a snapshot's records, held in memory) and no file is opened."""
     try:
-        return fmt.parse(_text(path, folder))
+        return fmt.parse(texts[path] if texts is not None else _text(path, folder))
     except UnicodeDecodeError:
         _reject(report, path, folder, "not UTF-8 text")
     except OSError as e:
@@ -178,7 +179,6 @@ def import_directory(
 
     Records already there and unchanged are left alone, so a second run changes nothing.
     """
-    now = now or datetime.now(UTC)
     if not folder.is_dir():
         raise DirectoryError(f"{folder}: no such directory")
     companies = sorted((folder / "companies").glob("*.json"))
@@ -197,22 +197,46 @@ def import_directory(
             if progress:
                 progress(len(paths))
             paths.clear()
+    return _import_paths(s, folder, (obsolete, companies, authorities, packs), report, progress, now)
+
+
+def _import_paths(
+    s: Session,
+    folder: Path,
+    paths_of: tuple[list[Path], list[Path], list[Path], list[Path]],
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+    now: datetime | None,
+    texts: Mapping[Path, str] | None = None,
+) -> ImportReport:
+    """The import proper: obsolete records, companies, authorities and packs, in one transaction."""
+    now = now or datetime.now(UTC)
+    obsolete, companies, authorities, packs = paths_of
     with transaction(s):
         known = dict(s.execute(sa.select(DirectoryController.slug, DirectoryController.digest)).all())
         known_auth = dict(s.execute(sa.select(DirectoryAuthority.slug, DirectoryAuthority.digest)).all())
         retiring: dict[str, str] = {}  # the obsolete records of this import, by slug
         steps: list[tuple[list[Path], dict[str, str], Callable[[Path], None]]] = [
             # Obsolete records first: each retires the company of its slug (see _import_company).
-            (obsolete, retiring, lambda p: _import_obsolete(s, p, folder, report, retiring)),
-            (companies, known, lambda p: _import_company(s, p, folder, known, retiring, report, now)),
+            (obsolete, retiring, lambda p: _import_obsolete(s, p, folder, report, retiring, texts)),
+            (companies, known, lambda p: _import_company(s, p, folder, known, retiring, report, now, texts)),
             (
                 authorities,
                 known_auth,
                 lambda p: _import_one(
-                    s, p, folder, fmt.check_authority, DirectoryAuthority, known_auth, report.authorities, report, now
+                    s,
+                    p,
+                    folder,
+                    fmt.check_authority,
+                    DirectoryAuthority,
+                    known_auth,
+                    report.authorities,
+                    report,
+                    now,
+                    texts,
                 ),
             ),
-            (packs, {}, lambda p: _import_packs(s, p, folder, report)),
+            (packs, {}, lambda p: _import_packs(s, p, folder, report, texts)),
         ]
         for paths, seen, step in steps:
             for start in range(0, len(paths), BATCH):
@@ -287,13 +311,14 @@ def _import_company(
     retiring: dict[str, str],
     report: ImportReport,
     now: datetime,
+    texts: Mapping[Path, str] | None = None,
 ) -> None:
     """A company, unless an obsolete record of this import retires its slug: imported, it
     would be retired again on every run, and a rerun would never find "no changes"."""
     if path.stem in retiring:
         _reject(report, path, folder, f"retired by obsolete-records/{path.name}")
         return
-    _import_one(s, path, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now)
+    _import_one(s, path, folder, fmt.check_company, DirectoryController, known, report.controllers, report, now, texts)
 
 
 def _import_one(
@@ -306,8 +331,9 @@ def _import_one(
     counts: Counts,
     report: ImportReport,
     now: datetime,
+    texts: Mapping[Path, str] | None = None,
 ) -> None:
-    record = _read(path, folder, report)
+    record = _read(path, folder, report, texts)
     if record is UNREADABLE:
         return
     record = _checked(check, record, path, folder, report)
@@ -347,8 +373,15 @@ def newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport, retiring: dict[str, str]) -> None:
-    record = _read(path, folder, report)
+def _import_obsolete(
+    s: Session,
+    path: Path,
+    folder: Path,
+    report: ImportReport,
+    retiring: dict[str, str],
+    texts: Mapping[Path, str] | None = None,
+) -> None:
+    record = _read(path, folder, report, texts)
     if record is UNREADABLE:
         return
     record = _checked(fmt.check_obsolete, record, path, folder, report)
@@ -378,8 +411,10 @@ def _import_obsolete(s: Session, path: Path, folder: Path, report: ImportReport,
         report.controllers.retired += 1
 
 
-def _import_packs(s: Session, path: Path, folder: Path, report: ImportReport) -> None:
-    value = _read(path, folder, report)
+def _import_packs(
+    s: Session, path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, str] | None = None
+) -> None:
+    value = _read(path, folder, report, texts)
     if value is UNREADABLE:
         return
     packs = _checked(lambda v, _stem: fmt.check_packs(v), value, path, folder, report)
@@ -410,12 +445,13 @@ DOWNLOAD_DEADLINE = 300
 
 @dataclass(frozen=True)
 class Unpacked:
-    """A directory ready to import: its folder, its number of record files (for a progress
-    bar), and where it came from in words (source, commit, date)."""
+    """A directory ready to import: its folder (or a snapshot's records, held in memory),
+    its number of record files (for a progress bar), and where it came from in words."""
 
-    folder: Path
+    folder: Path | None
     files: int
     origin: str
+    snapshot: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def record_files(folder: Path) -> int:
@@ -437,18 +473,44 @@ def _temporary_folder() -> Iterator[Path]:
 
 @contextmanager
 def unpacked_snapshot(data: bytes | None = None) -> Iterator[Unpacked]:
-    """The snapshot's records as a temporary checkout (the shipped snapshot by default)."""
+    """The snapshot's records, ready to import (the shipped snapshot by default)."""
     try:
         value = snap.load(shipped_snapshot() if data is None else data)
     except snap.SnapshotError as e:
         raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
-    with _temporary_folder() as folder:
-        try:
-            files = snap.unpack(value, folder)
-        except snap.SnapshotError as e:
-            raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
-        origin = f"{value.get('source', '?')} at {str(value.get('commit', '?'))[:12]} of {value.get('date', '?')}"
-        yield Unpacked(folder, files, origin)
+    files = sum(len(value.get(name, {})) for name in snap.FOLDERS)
+    origin = f"{value.get('source', '?')} at {str(value.get('commit', '?'))[:12]} of {value.get('date', '?')}"
+    yield Unpacked(None, files, origin, value)
+
+
+#: What a snapshot's records are called in the import's report ("snapshot/companies/x.json").
+_SNAPSHOT_FOLDER = Path("snapshot")
+
+
+def import_snapshot(
+    s: Session, value: dict[str, Any], *, progress: Callable[[int], None] | None = None, now: datetime | None = None
+) -> ImportReport:
+    """Import a snapshot's records as import_directory imports a checkout's files, through
+    the same checks, without writing them to disk first (3,000 small files took seconds)."""
+    try:
+        texts = {_SNAPSHOT_FOLDER / name: text for name, text in snap.texts(value).items()}
+    except snap.SnapshotError as e:
+        raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
+    obsolete, companies, authorities, packs = (
+        sorted(path for path in texts if path.parent.name == name)
+        for name in ("obsolete-records", "companies", "supervisory-authorities", "company-packs")
+    )
+    if not (companies or authorities):
+        raise DirectoryError("the directory snapshot holds neither companies nor supervisory authorities")
+    return _import_paths(s, _SNAPSHOT_FOLDER, (obsolete, companies, authorities, packs), ImportReport(), progress, now, texts)
+
+
+def import_unpacked(s: Session, found: Unpacked, *, progress: Callable[[int], None] | None = None) -> ImportReport:
+    if found.snapshot is not None:
+        return import_snapshot(s, found.snapshot, progress=progress)
+    if found.folder is None:
+        raise DirectoryError(f"{found.origin}: nothing to import")
+    return import_directory(s, found.folder, progress=progress)
 
 
 @contextmanager
