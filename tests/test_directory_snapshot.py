@@ -220,6 +220,7 @@ def test_update_downloads_the_upstream_archive_with_the_imports_report(app, web)
     assert first.exit_code == 0, first.output
     assert f"Downloading {base}/data.tar.gz" in first.output and "at 0123abc0123a" in first.output
     assert "controllers  3 added, 0 updated, 0 unchanged" in first.output and "Nothing rejected." in first.output
+    assert "Updating" in first.output  # the progress bar's label, as the import shows "Importing"
     with app.app_context():
         assert directory.search(db.session(), "snap")[0].service == "Snapgram"
     routes["/data.tar.gz"] = (200, {}, _tarball([*SAMPLE[:2], dict(SAMPLE[2], email="dpo@score.example")]))
@@ -445,6 +446,7 @@ WORDY = company(
     "Chat Media SAS",
     categories=["social media", "entertainment"],
     **{
+        "request-language": "de",
         "relevant-countries": ["all"],
         "required-elements": [
             {"desc": "Nom", "type": "name"},
@@ -462,6 +464,7 @@ def test_hints_show_the_directorys_words_in_english(app, tmp_path, auth):
     assert "They ask you to identify yourself with: Name, E-mail address, IKEA Family Number</li>" in html
     assert "Kind of company: Social media, Entertainment</li>" in html
     assert "Where they offer their services: All countries</li>" in html
+    assert "Language for requests: German</li>" in html
     assert "Nom" not in html and "social media" not in html
     html = auth.post("/platforms/new", {"step": "choose", "directory": "berlin"}).get_data(as_text=True)
     assert "Where they offer their services: Germany</li>" in html
@@ -473,6 +476,7 @@ def test_hints_show_known_fields_in_french(app, tmp_path, auth, client):
     auth.register()
     html = auth.post("/platforms/new", {"step": "choose", "directory": "chatmedia"}).get_data(as_text=True)
     assert "Nom, Adresse e-mail, IKEA Family Number</li>" in html
+    assert "allemand</li>" in html
 
 
 def test_pure_snapshot_and_label_modules_need_no_flask():

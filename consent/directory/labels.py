@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel import Locale, UnknownLocaleError
+
 from consent.directory.search import fold
 from consent.vocabulary import N_
 
@@ -100,3 +102,17 @@ def countries(codes: list[str]) -> list[Label]:
     if "all" in codes:
         return [Label(ALL_COUNTRIES, True)]
     return [Label(code.upper(), False) for code in codes]
+
+
+def language_names(code: str, languages: tuple[str, ...]) -> dict[str, str]:
+    """The language of ``code`` ("de") named in each of ``languages`` (the interface's),
+    from CLDR: {"en": "German", "fr": "allemand", "de": "Deutsch"}; empty for an unknown code."""
+    names: dict[str, str] = {}
+    for language in languages:
+        try:
+            name = Locale.parse(language).languages.get(code)
+        except (UnknownLocaleError, ValueError):
+            continue
+        if name:
+            names[language] = name
+    return names

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from consent import places
+from consent.config import LANGUAGES
 from consent.directory import format as fmt
 from consent.directory import labels
 from consent.directory import snapshot as snap
@@ -728,6 +729,8 @@ class Hints:
     language: str
     categories: list[labels.Label] = field(default_factory=list)
     countries: list[labels.Label] = field(default_factory=list)
+    #: The request language named in each interface language ({"fr": "allemand", ...}).
+    language_names: dict[str, str] = field(default_factory=dict)
 
 
 def hints(row: DirectoryController) -> Hints:
@@ -741,6 +744,7 @@ def hints(row: DirectoryController) -> Hints:
         language=record.get("request-language", ""),
         categories=[labels.category(name) for name in record.get("categories", [])],
         countries=labels.countries(record.get("relevant-countries", [])),
+        language_names=labels.language_names(record.get("request-language", ""), LANGUAGES),
     )
 
 
