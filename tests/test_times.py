@@ -15,7 +15,7 @@ from consent.db import make_engine
 from consent.errors import ConsentError
 from consent.models import User
 from consent.web import times
-from tests.conftest import count_rows, csrf_token
+from tests.conftest import Auth, count_rows, csrf_token
 from tests.test_platforms import add_platform, add_use, all_events
 
 BERLIN = "Europe/Berlin"
@@ -211,3 +211,21 @@ def test_the_migration_adds_the_sealed_time_zone_column(database_url):
     migrate.downgrade(engine, "b7d41e2a9c05")
     assert "time_zone" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
     engine.dispose()
+
+
+def test_a_sealed_zone_moved_from_another_account_is_ignored(person, client, app):
+    _choose(person, "Asia/Tokyo")
+    grace = Auth(app.test_client())
+    grace.register(email="grace@example.org")
+    _choose(grace, "America/New_York")
+    with app.app_context():
+        s = db.session()
+        users = s.scalars(sa.select(User)).all()
+        ada, other = sorted(users, key=lambda u: u.created_at)
+        ada.time_zone = other.time_zone  # an operator copies Grace's sealed choice into Ada's row
+        s.commit()
+    page = client.get("/settings")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "America/New_York" not in text.split('id="time-zone-now"')[1].split("</p>")[0]
+    assert "Times are shown in UTC" in text

@@ -24,6 +24,8 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_timezone
 from flask_login import current_user
 
+from consent.errors import DecryptionError
+
 #: The hidden field that consent/static/timezone.js fills in every form sent by POST.
 BROWSER_FIELD = "browser_time_zone"
 #: Where the browser's zone is kept between requests (the session cookie).
@@ -57,7 +59,12 @@ def chosen_zone() -> str | None:
     """The zone the person chose in Settings; None when they follow their browser."""
     if not has_request_context() or not current_user.is_authenticated or current_user.login.pending:
         return None
-    return valid_zone(current_user.vault.read(current_user.login.user, "time_zone"))
+    try:
+        return valid_zone(current_user.vault.read(current_user.login.user, "time_zone"))
+    except DecryptionError:
+        # Not the person's own sealed choice (a value moved from elsewhere): ignored. Every
+        # time shown names its zone, so the browser's zone, or UTC, misleads no one.
+        return None
 
 
 def browser_zone() -> str | None:
