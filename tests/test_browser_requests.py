@@ -124,6 +124,7 @@ def test_kind_edit_confirm_and_delete_in_the_browser(live_server, page):  # noqa
     letter.fill(text)
     page.get_by_role("button", name="I sent it: follow the deadline").click()
     confirm = page.locator("#confirm-sent")
+    expect(confirm).to_be_focused()  # the page opens on the question, not at its top
     expect(confirm).to_contain_text("It cannot be unsent")
     expect(confirm).to_contain_text("You edited the text by hand")
     page.locator("#confirm-sent-yes").click()

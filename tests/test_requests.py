@@ -387,9 +387,14 @@ def test_the_same_request_to_several_platforms(person, client, app):
     assert "Objet : Demande d'accès" in archive.read("01-boutique-eclair-sarl.txt").decode()
     assert "\n\nAntrag auf Auskunft über meine" in archive.read("02-kredit-wachter-gmbh.txt").decode()
     assert count_rows(app)["requests"] == 0  # downloading records nothing
-    recorded = person.post(
-        "/requests/several", {"kind": "access", "language": "auto", "platforms": [first, second], "step": "sent"}
-    )
+    chosen = {"kind": "access", "language": "auto", "platforms": [first, second]}
+    asked = person.post("/requests/several", {**chosen, "step": "sent"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Record 2 letters as sent today?" in page and "cannot be unsent" in page
+    assert count_rows(app)["requests"] == 0  # asked, not recorded
+    assert person.post("/requests/several", {**chosen, "step": "review", "confirm": "y"}).status_code == 200
+    assert count_rows(app)["requests"] == 0  # "Not yet" records nothing
+    recorded = person.post("/requests/several", {**chosen, "step": "sent", "confirm": "y"})
     assert recorded.status_code == 302 and count_rows(app)["requests"] == 2
     listing = client.get("/requests").get_data(as_text=True)
     assert "Boutique Éclair SARL" in listing and "Kredit Wächter GmbH" in listing

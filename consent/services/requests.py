@@ -690,13 +690,10 @@ def delete_draft(s: Session, login: ActiveLogin, request_id: uuid.UUID) -> None:
         s.delete(row)
 
 
-#: The statuses a person may filter the requests page by; "answered" takes in a partial answer.
-FILTER_STATUSES = ("draft", "sent", "extended", "overdue", "answered", "refused", "complaint_filed", "closed")
-
-
 @dataclass(frozen=True)
 class RequestFilter:
-    """What the person looks for on the requests page; every part is optional."""
+    """What the person looks for on the requests page; every part is optional. ``status`` is
+    one a person reads: "answered" takes in a partial answer, "sent" a reminder sent."""
 
     platform: str = ""
     kind: str = ""

@@ -937,6 +937,7 @@ def several() -> Response | tuple[str, int]:
     form.platforms.choices = [(v.id, v.state.name) for v in views]
     profile = profiles.read_profile(s, login)
     problem = None
+    confirm = False
     if not profile.get("full_name"):
         problem = _("Fill in your name in your profile first: every letter needs it.")
     elif form.validate_on_submit():
@@ -956,6 +957,10 @@ def several() -> Response | tuple[str, int]:
             problem = _("Tick at least one platform.")
         elif request.form.get("step") == "zip":
             return _zip(letters, today)
+        elif request.form.get("step") != "sent":
+            pass  # "Not yet": the form again, as it was
+        elif request.form.get("confirm") != "y":
+            confirm = True  # recording them starts deadlines and ledger events: ask first
         else:
             for view, options, composed in letters:
                 requests.record_sent(
@@ -972,7 +977,7 @@ def several() -> Response | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("requests.index"))
-    html = render_template("requests/several.html", form=form, problem=problem)
+    html = render_template("requests/several.html", form=form, problem=problem, confirm=confirm)
     return html, 400 if (problem or form.errors) and request.method == "POST" else 200
 
 
