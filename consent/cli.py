@@ -170,15 +170,15 @@ def directory_import(path: Path) -> None:
 
 
 def _import_and_report(
-    folder: Path | None, files: int, label: str = "Importing", snapshot: dict[str, object] | None = None
+    folder: Path | None, files: int, label: str = "Importing", texts: dict[str, bytes] | None = None
 ) -> None:
-    """The import of a folder (or of a snapshot's records) with its progress bar, then its
+    """The import of a folder (or of record files held in memory) with its progress bar, then its
     report: what `import`, `update` and `load-snapshot` all print."""
     from consent.services import directory
 
     try:
         with click.progressbar(length=files, label=label, file=sys.stderr) as bar:
-            found = directory.Unpacked(folder, files, str(folder), snapshot)
+            found = directory.Unpacked(folder, files, str(folder), texts)
             report = directory.import_unpacked(db.session(), found, progress=bar.update)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
@@ -217,7 +217,7 @@ def directory_update(source: Path | None, url: str | None) -> None:
             unpacked = directory.unpacked_download(url or snapshot.ARCHIVE_URL)
         with unpacked as found:
             click.echo(f"Directory from {found.origin}", err=True)
-            _import_and_report(found.folder, found.files, "Updating", found.snapshot)
+            _import_and_report(found.folder, found.files, "Updating", found.texts)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
 
@@ -240,7 +240,7 @@ def load_directory_snapshot_if_empty() -> None:
     try:
         with directory.unpacked_snapshot() as found:
             click.echo(f"Directory: loading the snapshot of {found.origin}", err=True)
-            _import_and_report(found.folder, found.files, "Loading the directory", found.snapshot)
+            _import_and_report(found.folder, found.files, "Loading the directory", found.texts)
     except directory.DirectoryError as e:
         raise click.ClickException(str(e)) from None
 

@@ -103,20 +103,29 @@ def test_a_snapshot_record_name_that_is_no_file_name_is_refused(name):
 
 
 def test_a_snapshot_with_a_bad_record_name_changes_nothing(app):
+    data = snap.dump({"format": 1, "companies": {"../x": {}}})
     before = count_rows(app)
-    with app.app_context(), pytest.raises(directory.DirectoryError, match="expected a record name"):
-        directory.import_snapshot(db.session(), {"format": 1, "companies": {"../x": {}}})
+    with pytest.raises(directory.DirectoryError, match="expected a record name"):
+        with directory.unpacked_snapshot(data):
+            pass
     assert count_rows(app) == before
 
 
-def test_a_snapshot_record_is_checked_like_a_file(app):
+def test_records_held_in_memory_are_checked_like_files(app):
     bad = dict(SAMPLE[1], web="httsp://creditwatch.example")
-    value = {"format": 1, "companies": {"creditwatch": bad, "photoshare": SAMPLE[0]}}
+    files = {
+        "companies/creditwatch.json": json.dumps(bad).encode(),
+        "companies/photoshare.json": json.dumps(SAMPLE[0]).encode(),
+        "companies/scorebureau.json": b"\xff\xfe not UTF-8",
+        "companies/huge.json": b" " * (directory.MAX_FILE_BYTES + 1),
+    }
     with app.app_context():
-        report = directory.import_snapshot(db.session(), value)
+        report = directory.import_files(db.session(), files)
     assert report.controllers.added == 1
     assert report.rejected == [
-        ("companies/creditwatch.json", "web: expected an http(s) address, got 'httsp://creditwatch.example'")
+        ("companies/creditwatch.json", "web: expected an http(s) address, got 'httsp://creditwatch.example'"),
+        ("companies/huge.json", f"larger than {directory.MAX_FILE_BYTES} bytes"),
+        ("companies/scorebureau.json", "not UTF-8 text"),
     ]
 
 
@@ -285,7 +294,7 @@ def test_update_only_downloads_over_http(app, url):
 
 
 def test_an_archive_gives_only_its_record_files(tmp_path):
-    """Links, other folders and odd names in the archive are passed over, never written."""
+    """Links, other folders and odd names in the archive are passed over; nothing is written."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for name, content in {
@@ -301,10 +310,9 @@ def test_an_archive_gives_only_its_record_files(tmp_path):
         link = tarfile.TarInfo("data-1/companies/link.json")
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         archive.addfile(link)
-    out = tmp_path / "out"
-    out.mkdir()
-    assert snap.unpack_archive(buffer.getvalue(), out) == (1, "")
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json")) == ["out/companies/good.json"]
+    files, commit = snap.archive_files(buffer.getvalue())
+    assert list(files) == ["companies/good.json"] and commit == ""
+    assert not list(tmp_path.rglob("*"))  # nothing written anywhere
 
 
 def test_update_from_a_local_checkout_archive_or_snapshot(app, tmp_path):

@@ -4,8 +4,8 @@ Pure code, no Flask and no database. A snapshot is one gzip'd JSON object holdin
 of a datarequests.org checkout (https://github.com/datenanfragen/data, CC0 1.0): each record
 as the format has it, minus its free-text ``comments``, with the source, licence, commit and
 date of the data beside them (docs/directory.md). Nothing here stores anything: a snapshot
-gives its records as a checkout's file texts, an archive its record files written into a
-folder, and the one import (services.directory) checks and stores them like any checkout.
+and an archive give their records as a checkout's files held in memory, and the one import
+(services.directory) checks and stores them like any checkout's.
 """
 
 from __future__ import annotations
@@ -118,16 +118,16 @@ def load(data: bytes) -> dict[str, Any]:
     return value
 
 
-def texts(snapshot: dict[str, Any]) -> dict[str, str]:
-    """The snapshot's records as a checkout's files: {"companies/instagram.json": its JSON
-    text}. A name that could not be a file of the folder is refused."""
-    found: dict[str, str] = {}
+def texts(snapshot: dict[str, Any]) -> dict[str, bytes]:
+    """The snapshot's records as a checkout's files: {"companies/instagram.json": its JSON}.
+    A name that could not be a file of the folder is refused."""
+    found: dict[str, bytes] = {}
     for name in FOLDERS:
         for stem, record in snapshot.get(name, {}).items():
             file_name = f"{stem}.json"
             if not isinstance(stem, str) or not _FILE_NAME.match(file_name):
                 raise SnapshotError(f"{name}: expected a record name of letters, digits and -, got {str(stem)[:60]!r}")
-            found[f"{name}/{file_name}"] = json.dumps(record, ensure_ascii=False)
+            found[f"{name}/{file_name}"] = json.dumps(record, ensure_ascii=False).encode("utf-8")
     return found
 
 
@@ -143,48 +143,47 @@ def read_bounded(stream: IO[bytes], limit: int = MAX_ARCHIVE_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def _record_members(archive: tarfile.TarFile) -> Iterator[tuple[str, str, tarfile.TarInfo]]:
-    """(subfolder, file name, member) of each record file of the archive: regular files
+def _record_members(archive: tarfile.TarFile) -> Iterator[tuple[str, tarfile.TarInfo]]:
+    """("companies/x.json", member) of each record file of the archive: regular files
     directly in one of the FOLDERS, at the top or under one folder (GitHub's data-<commit>/).
-    Links, devices, other folders and odd names are passed over, never extracted."""
+    Links, devices, other folders and odd names are passed over."""
     for count, member in enumerate(archive):
         if count >= MAX_ARCHIVE_FILES:
             raise SnapshotError(f"expected at most {MAX_ARCHIVE_FILES} files in the archive, got more")
         parts = member.name.split("/")
         if len(parts) not in (2, 3) or parts[-2] not in FOLDERS or not member.isreg():
             continue
-        if not _FILE_NAME.match(parts[-1]) or member.size > MAX_RECORD_BYTES:
+        if not _FILE_NAME.match(parts[-1]):
             continue
-        yield parts[-2], parts[-1], member
+        yield f"{parts[-2]}/{parts[-1]}", member
 
 
-def unpack_archive(data: bytes, folder: Path) -> tuple[int, str]:
-    """Write the record files of a .tar.gz checkout (as GitHub serves it) into ``folder``:
-    the number of files written, and the commit the archive names ("" if none). Nothing in
-    the archive is run or followed; only record files are written, under names checked here."""
+def archive_files(data: bytes) -> tuple[dict[str, bytes], str]:
+    """The record files of a .tar.gz checkout (as GitHub serves it), {"companies/x.json":
+    its bytes}, and the commit the archive names ("" if none). Nothing in the archive is
+    written, run or followed; a file over MAX_RECORD_BYTES is read only far enough for the
+    import to refuse it as too large."""
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
     except (tarfile.TarError, OSError, EOFError) as e:
         raise SnapshotError(f"not a .tar.gz archive: {e}") from None
-    written = 0
+    found: dict[str, bytes] = {}
     total = 0
     with archive:
         try:
-            for name in FOLDERS:
-                (folder / name).mkdir(parents=True, exist_ok=True)
-            for subfolder, file_name, member in _record_members(archive):
-                total += member.size
-                if total > MAX_SNAPSHOT_JSON:
-                    raise SnapshotError(f"expected at most {MAX_SNAPSHOT_JSON:,} bytes of records, got more")
+            for name, member in _record_members(archive):
                 extracted = archive.extractfile(member)
                 if extracted is None:
                     continue
-                (folder / subfolder / file_name).write_bytes(extracted.read(MAX_RECORD_BYTES + 1))
-                written += 1
+                content = extracted.read(MAX_RECORD_BYTES + 1)
+                total += len(content)
+                if total > MAX_SNAPSHOT_JSON:
+                    raise SnapshotError(f"expected at most {MAX_SNAPSHOT_JSON:,} bytes of records, got more")
+                found[name] = content
         except (tarfile.TarError, OSError, EOFError) as e:
             raise SnapshotError(f"the archive is damaged: {e}") from None
         # `git archive` (GitHub's tarballs) names the commit in the global header.
         commit = str(archive.pax_headers.get("comment", ""))[:40]
-    if not written:
+    if not found:
         raise SnapshotError(f"expected record files under {', '.join(FOLDERS)}/ in the archive, found none")
-    return written, commit if re.fullmatch(r"[0-9a-f]{7,40}", commit) else ""
+    return found, commit if re.fullmatch(r"[0-9a-f]{7,40}", commit) else ""

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -102,12 +101,12 @@ def _reject(report: ImportReport, path: Path, folder: Path, reason: str) -> None
     report.rejected.append((_shown(path, folder), reason))
 
 
-def _read(path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, str] | None = None) -> Any:
+def _read(path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, bytes] | None = None) -> Any:
     """The file's JSON, or UNREADABLE with the reason in the report: nothing in one file
-    can stop the import of the others. With ``texts``, the file's text is taken from there
-    (a snapshot's records, held in memory) and no file is opened."""
+    can stop the import of the others. With ``texts``, the file's bytes are taken from there
+    (a snapshot's or an archive's records, held in memory) and no file is opened."""
     try:
-        return fmt.parse(texts[path] if texts is not None else _text(path, folder))
+        return fmt.parse(_held(texts[path]) if texts is not None else _text(path, folder))
     except UnicodeDecodeError:
         _reject(report, path, folder, "not UTF-8 text")
     except OSError as e:
@@ -115,6 +114,13 @@ def _read(path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, s
     except fmt.RecordError as e:
         _reject(report, path, folder, str(e))
     return UNREADABLE
+
+
+def _held(data: bytes) -> str:
+    """A record file's text held in memory, under the same size cap as a file read."""
+    if len(data) > MAX_FILE_BYTES:
+        raise fmt.RecordError(f"larger than {MAX_FILE_BYTES} bytes")
+    return data.decode("utf-8")
 
 
 def _text(path: Path, folder: Path) -> str:
@@ -208,7 +214,7 @@ def _import_paths(
     report: ImportReport,
     progress: Callable[[int], None] | None,
     now: datetime | None,
-    texts: Mapping[Path, str] | None = None,
+    texts: Mapping[Path, bytes] | None = None,
 ) -> ImportReport:
     """The import proper: obsolete records, companies, authorities and packs, in one transaction."""
     now = now or datetime.now(UTC)
@@ -312,7 +318,7 @@ def _import_company(
     retiring: dict[str, str],
     report: ImportReport,
     now: datetime,
-    texts: Mapping[Path, str] | None = None,
+    texts: Mapping[Path, bytes] | None = None,
 ) -> None:
     """A company, unless an obsolete record of this import retires its slug: imported, it
     would be retired again on every run, and a rerun would never find "no changes"."""
@@ -332,7 +338,7 @@ def _import_one(
     counts: Counts,
     report: ImportReport,
     now: datetime,
-    texts: Mapping[Path, str] | None = None,
+    texts: Mapping[Path, bytes] | None = None,
 ) -> None:
     record = _read(path, folder, report, texts)
     if record is UNREADABLE:
@@ -380,7 +386,7 @@ def _import_obsolete(
     folder: Path,
     report: ImportReport,
     retiring: dict[str, str],
-    texts: Mapping[Path, str] | None = None,
+    texts: Mapping[Path, bytes] | None = None,
 ) -> None:
     record = _read(path, folder, report, texts)
     if record is UNREADABLE:
@@ -413,7 +419,7 @@ def _import_obsolete(
 
 
 def _import_packs(
-    s: Session, path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, str] | None = None
+    s: Session, path: Path, folder: Path, report: ImportReport, texts: Mapping[Path, bytes] | None = None
 ) -> None:
     value = _read(path, folder, report, texts)
     if value is UNREADABLE:
@@ -446,13 +452,14 @@ DOWNLOAD_DEADLINE = 300
 
 @dataclass(frozen=True)
 class Unpacked:
-    """A directory ready to import: its folder (or a snapshot's records, held in memory),
-    its number of record files (for a progress bar), and where it came from in words."""
+    """A directory ready to import: a checkout's folder, or the record files of a snapshot
+    or an archive held in memory ({"companies/x.json": its bytes}); its number of record
+    files (for a progress bar), and where it came from in words."""
 
     folder: Path | None
     files: int
     origin: str
-    snapshot: dict[str, Any] | None = field(default=None, repr=False)
+    texts: dict[str, bytes] | None = field(default=None, repr=False)
 
 
 def record_files(folder: Path) -> int:
@@ -467,48 +474,40 @@ def shipped_snapshot() -> bytes:
 
 
 @contextmanager
-def _temporary_folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="consent-directory-") as name:
-        yield Path(name)
-
-
-@contextmanager
 def unpacked_snapshot(data: bytes | None = None) -> Iterator[Unpacked]:
     """The snapshot's records, ready to import (the shipped snapshot by default)."""
     try:
         value = snap.load(shipped_snapshot() if data is None else data)
+        texts = snap.texts(value)
     except snap.SnapshotError as e:
         raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
-    files = sum(len(value.get(name, {})) for name in snap.FOLDERS)
     origin = f"{value.get('source', '?')} at {str(value.get('commit', '?'))[:12]} of {value.get('date', '?')}"
-    yield Unpacked(None, files, origin, value)
+    yield Unpacked(None, len(texts), origin, texts)
 
 
-#: What a snapshot's records are called in the import's report ("snapshot/companies/x.json").
-_SNAPSHOT_FOLDER = Path("snapshot")
+#: Where record files held in memory are said to be; the report names them without it.
+_HELD = Path("held")
 
 
-def import_snapshot(
-    s: Session, value: dict[str, Any], *, progress: Callable[[int], None] | None = None, now: datetime | None = None
+def import_files(
+    s: Session, files: dict[str, bytes], *, progress: Callable[[int], None] | None = None, now: datetime | None = None
 ) -> ImportReport:
-    """Import a snapshot's records as import_directory imports a checkout's files, through
-    the same checks, without writing them to disk first (3,000 small files took seconds)."""
-    try:
-        texts = {_SNAPSHOT_FOLDER / name: text for name, text in snap.texts(value).items()}
-    except snap.SnapshotError as e:
-        raise DirectoryError(f"the directory snapshot cannot be read: {e}") from None
+    """Import record files held in memory ({"companies/x.json": its bytes}) as
+    import_directory imports a checkout's, through the same checks, without writing them
+    to disk first (3,000 small files took seconds on a busy machine)."""
+    texts = {_HELD / name: data for name, data in files.items()}
     obsolete, companies, authorities, packs = (
-        sorted(path for path in texts if path.parent.name == name)
+        sorted(path for path in texts if path.parent == _HELD / name)
         for name in ("obsolete-records", "companies", "supervisory-authorities", "company-packs")
     )
     if not (companies or authorities):
-        raise DirectoryError("the directory snapshot holds neither companies nor supervisory authorities")
-    return _import_paths(s, _SNAPSHOT_FOLDER, (obsolete, companies, authorities, packs), ImportReport(), progress, now, texts)
+        raise DirectoryError("expected companies/*.json or supervisory-authorities/*.json, found neither")
+    return _import_paths(s, _HELD, (obsolete, companies, authorities, packs), ImportReport(), progress, now, texts)
 
 
 def import_unpacked(s: Session, found: Unpacked, *, progress: Callable[[int], None] | None = None) -> ImportReport:
-    if found.snapshot is not None:
-        return import_snapshot(s, found.snapshot, progress=progress)
+    if found.texts is not None:
+        return import_files(s, found.texts, progress=progress)
     if found.folder is None:
         raise DirectoryError(f"{found.origin}: nothing to import")
     return import_directory(s, found.folder, progress=progress)
@@ -517,7 +516,7 @@ def import_unpacked(s: Session, found: Unpacked, *, progress: Callable[[int], No
 @contextmanager
 def unpacked_path(path: Path) -> Iterator[Unpacked]:
     """A local directory to import: a checkout's folder as it is, or a .tar.gz of one (as
-    GitHub serves it), or a snapshot (.json.gz) unpacked into a temporary folder."""
+    GitHub serves it), or a snapshot (.json.gz), read into memory."""
     if path.is_dir():
         yield Unpacked(path, record_files(path), str(path))
         return
@@ -532,18 +531,15 @@ def unpacked_path(path: Path) -> Iterator[Unpacked]:
         with unpacked_snapshot(data) as found:
             yield found
         return
-    with _archive(data, str(path)) as found:
-        yield found
+    yield _archive(data, str(path))
 
 
-@contextmanager
-def _archive(data: bytes, origin: str) -> Iterator[Unpacked]:
-    with _temporary_folder() as folder:
-        try:
-            files, commit = snap.unpack_archive(data, folder)
-        except snap.SnapshotError as e:
-            raise DirectoryError(f"{origin}: {e}") from None
-        yield Unpacked(folder, files, f"{origin} at {commit[:12]}" if commit else origin)
+def _archive(data: bytes, origin: str) -> Unpacked:
+    try:
+        files, commit = snap.archive_files(data)
+    except snap.SnapshotError as e:
+        raise DirectoryError(f"{origin}: {e}") from None
+    return Unpacked(None, len(files), f"{origin} at {commit[:12]}" if commit else origin, files)
 
 
 def _opener() -> urllib.request.OpenerDirector:
@@ -592,9 +588,8 @@ def download(url: str, *, timeout: float = DOWNLOAD_TIMEOUT, deadline: float = D
 
 @contextmanager
 def unpacked_download(url: str = snap.ARCHIVE_URL) -> Iterator[Unpacked]:
-    """The upstream repository's archive at ``url``, downloaded and unpacked."""
-    with _archive(download(url), url) as found:
-        yield found
+    """The upstream repository's archive at ``url``, downloaded and read into memory."""
+    yield _archive(download(url), url)
 
 
 def is_empty(s: Session) -> bool:
