@@ -8,16 +8,22 @@ have the instance send mail, in someone else's name.
 The link carries the address encrypted (consent.keys.seal_link): the instance keeps
 nothing until the person chooses their password, and the link stops working once the
 account exists (the address is taken) or after a day.
+
+The recovery code a new account (or a reset) gets is shown until the person says they
+kept it: ``seal_shown_code`` keeps it for that page, sealed to the login.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from consent import keys
+from consent.errors import DecryptionError
 from consent.services import accounts, attempts, transaction
 
 LINK_LIFETIME = timedelta(hours=24)
@@ -52,3 +58,24 @@ def invite(
 def invited_address(secret: bytes, token: str, *, now: datetime | None = None) -> str | None:
     """The address a registration link was sent to, while the link is valid."""
     return keys.open_link("register", token, secret, now=now or datetime.now(UTC), max_age=LINK_LIFETIME)
+
+
+#: What binds a recovery code kept for display to the login that was shown it.
+_SHOWN_CODE = b"recovery-code-shown:"
+
+
+def seal_shown_code(login: accounts.ActiveLogin, code: str) -> str:
+    """A fresh recovery code, sealed under the person's data key and bound to this login,
+    so the page that shows it can show it again (after a language switch or a reload)
+    until the person says they kept it. Whoever reads the cookie without the login, or
+    after it ended, reads nothing."""
+    sealed = login.key.seal(code.encode(), aad=_SHOWN_CODE + login.lookup)
+    return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+
+def open_shown_code(login: accounts.ActiveLogin, sealed: str) -> str | None:
+    """The code ``seal_shown_code`` sealed for this login, or None (another login's, or altered)."""
+    try:
+        return login.key.open(base64.urlsafe_b64decode(sealed), aad=_SHOWN_CODE + login.lookup).decode()
+    except (binascii.Error, ValueError, DecryptionError, UnicodeDecodeError):
+        return None

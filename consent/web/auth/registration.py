@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from flask import current_app, make_response, redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -17,9 +17,10 @@ from consent.services import accounts, registration
 from consent.web import limits
 from consent.web.auth import bp
 from consent.web.auth.forms import AddressForm, ChoosePasswordForm
+from consent.web.auth.recovery import show_recovery_code, start_login
 from consent.web.forms import weak_password_message
-from consent.web.logins import account_settings, select_language, start_login
-from consent.web.pages import form_page, public_url_for, recovery_code_page
+from consent.web.logins import account_settings, select_language
+from consent.web.pages import form_page, public_url_for
 
 
 def _secret() -> bytes:
@@ -86,5 +87,5 @@ def finish_registration(token: str) -> str | Response | tuple[str, int]:
             return render_template("auth/link_expired.html", message=message), 400
         else:
             start_login(new.login)
-            return limits.known_device(make_response(recovery_code_page(new.recovery_code, email, first=True)), email)
+            return limits.known_device(show_recovery_code(new.recovery_code, email, first=True), email)
     return form_page("auth/register_finish.html", form=form, email=email)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, flash, make_response, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
@@ -19,9 +19,10 @@ from consent.services import accounts, platforms
 from consent.web import limits
 from consent.web.auth import bp, registration
 from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
+from consent.web.auth.recovery import forget_shown_code, show_recovery_code, start_login
 from consent.web.forms import weak_password_message
-from consent.web.logins import account_settings, select_language, start_login
-from consent.web.pages import form_page, recovery_code_page, safe_next
+from consent.web.logins import account_settings, select_language
+from consent.web.pages import form_page, safe_next
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -47,7 +48,7 @@ def register() -> str | Response | tuple[str, int]:
             form.email.errors.append(_("An account with this e-mail address already exists. Log in instead."))
         else:
             start_login(new.login)
-            page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=True))
+            page = show_recovery_code(new.recovery_code, form.email.data, first=True)
             return limits.known_device(page, form.email.data)
     return form_page("auth/register.html", form=form)
 
@@ -86,12 +87,12 @@ def login() -> str | Response | tuple[str, int]:
     return form_page("auth/login.html", form=form)
 
 
-
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
     accounts.log_out(db.session(), current_user.login.token)
     logout_user()
+    forget_shown_code()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
 
@@ -119,6 +120,6 @@ def reset() -> str | Response | tuple[str, int]:
         else:
             start_login(new.login)
             flash(_("Your password is changed and every other login has ended."), "success")
-            page = make_response(recovery_code_page(new.recovery_code, form.email.data, first=False))
+            page = show_recovery_code(new.recovery_code, form.email.data, first=False)
             return limits.known_device(page, form.email.data)
     return form_page("auth/reset.html", form=form)

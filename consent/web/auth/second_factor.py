@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
@@ -13,8 +13,9 @@ from consent.services import factors, platforms
 from consent.web import limits
 from consent.web.auth import bp
 from consent.web.auth.forms import SecondStepForm
-from consent.web.logins import account_settings, start_login
-from consent.web.pages import form_page, recovery_code_page, safe_next
+from consent.web.auth.recovery import show_recovery_code, start_login
+from consent.web.logins import account_settings
+from consent.web.pages import form_page, safe_next
 from consent.web.second_factor import relying_party
 
 
@@ -68,7 +69,7 @@ def second_step() -> str | Response | tuple[str, int]:
             except IntegrityAlarm:
                 pass  # nothing recorded; the next page shows the alarm
         done: Response = (
-            make_response(recovery_code_page(new_code, email, first=False))
+            show_recovery_code(new_code, email, first=False)
             if new_code is not None
             else redirect(safe_next(request.args.get("next")))
         )
