@@ -212,7 +212,8 @@ def test_undo_of_someone_else_s_use_or_without_index_changes_nothing(person, cli
     index = all_events(app)[-1]["index"]
     before = count_rows(app)["ledger_entries"]
     assert person.post("/dashboard", {}, action=f"/uses/{use_id}/undo").status_code == 400
-    assert person.post("/dashboard", {"index": "-1"}, action=f"/uses/{use_id}/undo").status_code == 400
+    for bad in ("-1", "1.5", "x", str(2**64)):
+        assert person.post("/dashboard", {"index": bad}, action=f"/uses/{use_id}/undo").status_code == 400
     assert client.get(f"/uses/{use_id}/undo").status_code == 405
     person.logout()
     intruder = Auth(app.test_client())

@@ -137,7 +137,8 @@ class DecisionForm(ConsentForm):
 class UndoForm(ConsentForm):
     """Takes back a withdrawal: the index of the withdrawal's ledger event."""
 
-    index = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0)])
+    #: An event's index: the database's INTEGER bounds it (a larger number is no event).
+    index = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=0, max=2**31 - 1)])
 
 
 class ArchiveForm(ConsentForm):
