@@ -32,7 +32,7 @@ from werkzeug.serving import make_server
 
 from consent import create_app, db, migrate
 from tests.a11y import axe_violations, describe
-from tests.conftest import PG_URL, Auth, test_settings
+from tests.conftest import PG_URL, Auth, count_rows, test_settings
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_routes_generated import PUBLIC, World
 
@@ -297,6 +297,23 @@ def test_every_kind_of_page_of_the_demo_account_passes_axe(module_databases, bro
     fixed = set(KNOWN_DEMO) - still
     assert not fixed, f"fixed on every page of the demo: remove {sorted(fixed)} from KNOWN_DEMO"
     pytest.xfail("; ".join(f"{endpoint}: {expected[endpoint]}" for endpoint in sorted(still)))
+
+
+# --- the footer's language switcher -------------------------------------------------------
+
+
+@pytest.mark.parametrize("choice", ["xx", "fr\u202e", "<script>", "e" * 300])
+def test_a_language_no_menu_offers_changes_nothing_and_says_so(auth, client, app, choice):
+    auth.register()
+    auth.post("/dashboard", {"language": "en", "next": "/dashboard"}, action="/language")
+    before = count_rows(app)
+    response = auth.post("/dashboard", {"language": choice, "next": "/dashboard"}, action="/language")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+    # Still the language chosen before, whatever the browser asks for; the reason is shown.
+    page = client.get("/dashboard", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert '<p class="flash flash-error" role="status">Choose a language from the list.</p>' in page
+    assert count_rows(app) == before
 
 
 # --- the keyboard alone --------------------------------------------------------------------

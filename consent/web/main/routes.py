@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response as FlaskResponse
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -39,8 +40,12 @@ def dashboard() -> str:
 @bp.post("/language")
 def language() -> Response:
     form = LanguageForm()
+    back = safe_next(request.form.get("next"))
     if not form.validate_on_submit():
-        abort(400)
+        # The CSRF token is checked for the whole app before this view runs: what fails
+        # here is a language no menu offers. The person stays where they were.
+        flash(_("Choose a language from the list."), "error")
+        return redirect(back)
     choice = form.language.data or None
     if current_user.is_authenticated and not current_user.login.pending:  # see select_language
         accounts.set_language(db.session(), current_user.login, choice)
@@ -48,7 +53,7 @@ def language() -> Response:
         session["language"] = choice
     else:
         session.pop("language", None)
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(back)
 
 
 @bp.get("/calendar/<token>.ics")
