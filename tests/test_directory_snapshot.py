@@ -287,6 +287,24 @@ def test_an_oversized_download_is_cut_off(app, web, monkeypatch):
     assert result.exit_code == 1 and "expected at most 100,000 bytes, got more" in result.output
 
 
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("MAX_ARCHIVE_FILES", 2, "expected at most 2 files in the archive, got more"),
+        ("MAX_ARCHIVE_UNPACKED", 100, "expected at most 100 bytes unpacked, got more"),
+    ],
+)
+def test_an_archive_beyond_the_limits_is_refused_and_changes_nothing(app, tmp_path, monkeypatch, limit, value, message):
+    """Small archives that unpack to a great deal: bounded before they are read through."""
+    monkeypatch.setattr(snap, limit, value)
+    archive = tmp_path / "data.tar.gz"
+    archive.write_bytes(_tarball(SAMPLE))
+    before = count_rows(app)
+    result = app.test_cli_runner().invoke(args=["directory", "update", "--from", str(archive)])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert count_rows(app) == before
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x.tar.gz", "javascript:alert(1)"])
 def test_update_only_downloads_over_http(app, url):
     result = app.test_cli_runner().invoke(args=["directory", "update", "--url", url])

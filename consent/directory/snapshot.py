@@ -42,6 +42,9 @@ PROSE_FIELDS = frozenset({"comments"})
 MAX_SNAPSHOT_JSON = 64 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 100 * 1024 * 1024
 MAX_ARCHIVE_FILES = 50_000
+#: What all the archive's files, read or passed over, may hold unpacked: passing over a
+#: file still unpacks it, so a small archive could otherwise keep the command busy for hours.
+MAX_ARCHIVE_UNPACKED = 1024 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}\.json\Z")
 
@@ -147,9 +150,13 @@ def _record_members(archive: tarfile.TarFile) -> Iterator[tuple[str, tarfile.Tar
     """("companies/x.json", member) of each record file of the archive: regular files
     directly in one of the FOLDERS, at the top or under one folder (GitHub's data-<commit>/).
     Links, devices, other folders and odd names are passed over."""
+    unpacked = 0
     for count, member in enumerate(archive):
         if count >= MAX_ARCHIVE_FILES:
             raise SnapshotError(f"expected at most {MAX_ARCHIVE_FILES} files in the archive, got more")
+        unpacked += member.size
+        if unpacked > MAX_ARCHIVE_UNPACKED:
+            raise SnapshotError(f"expected at most {MAX_ARCHIVE_UNPACKED:,} bytes unpacked, got more")
         parts = member.name.split("/")
         if len(parts) not in (2, 3) or parts[-2] not in FOLDERS or not member.isreg():
             continue
