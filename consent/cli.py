@@ -229,9 +229,10 @@ def directory_load_snapshot() -> None:
     load_directory_snapshot_if_empty()
 
 
-def load_directory_snapshot_if_empty() -> None:
+def load_directory_snapshot_if_empty(*, strict: bool = True) -> None:
     """On first start (`consent db upgrade`), fill the empty directory from the shipped
-    snapshot; a directory imported or updated before is left alone."""
+    snapshot; a directory imported or updated before is left alone. Not ``strict``, a
+    snapshot that cannot be read is a warning: the app still starts, without suggestions."""
     from consent.services import directory
 
     if not directory.is_empty(db.session()):
@@ -241,8 +242,12 @@ def load_directory_snapshot_if_empty() -> None:
         with directory.unpacked_snapshot() as found:
             click.echo(f"Directory: loading the snapshot of {found.origin}", err=True)
             _import_and_report(found.folder, found.files, "Loading the directory", found.texts)
-    except directory.DirectoryError as e:
-        raise click.ClickException(str(e)) from None
+    except (directory.DirectoryError, click.ClickException, OSError) as e:
+        message = e.format_message() if isinstance(e, click.ClickException) else str(e)
+        if strict:
+            raise click.ClickException(message) from None
+        click.echo(f"Warning: the directory snapshot was not loaded ({message}); company search stays", err=True)
+        click.echo("empty until `consent directory update` or `consent directory import PATH`.", err=True)
 
 
 def init_app(app: Flask) -> None:
