@@ -1,8 +1,14 @@
+"""The forms of registering, logging in and resetting a password."""
+
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from consent.web.forms import ConsentForm, new_password_fields
+from consent.errors import WeakPassword
+from consent.passwords import check_new_password
+from consent.web.forms import ConsentForm, new_password_fields, weak_password_message
 
 _EMAIL = [
     DataRequired(_l("Enter your e-mail address.")),
@@ -60,3 +66,18 @@ class SecondStepForm(ConsentForm):
         description=_l("It works once: you get a new one right after."),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
+
+
+def validate_with_password(form: RegisterForm | ChoosePasswordForm | ResetForm, email: str = "") -> bool:
+    """``validate_on_submit``, and when another field is wrong, the password policy too,
+    so that the person sees every error of the form at once rather than one per try.
+    (A form that is otherwise valid leaves the policy to the service, which checks it.)"""
+    if form.validate_on_submit():
+        return True
+    password = form.password.data or ""
+    if form.is_submitted() and password and not form.password.errors:
+        try:
+            check_new_password(password, context=[email] if email else [])
+        except WeakPassword as e:
+            form.password.errors.append(weak_password_message(e))
+    return False

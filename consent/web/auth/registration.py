@@ -16,7 +16,7 @@ from consent.mail import SmtpSettings
 from consent.services import accounts, registration
 from consent.web import limits
 from consent.web.auth import bp
-from consent.web.auth.forms import AddressForm, ChoosePasswordForm
+from consent.web.auth.forms import AddressForm, ChoosePasswordForm, validate_with_password
 from consent.web.auth.recovery import show_recovery_code, start_login
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings, select_language
@@ -74,7 +74,7 @@ def finish_registration(token: str) -> str | Response | tuple[str, int]:
         message = _("This link is not valid, or it is more than 24 hours old. Ask for a new one.")
         return render_template("auth/link_expired.html", message=message), 400
     form = ChoosePasswordForm()
-    if form.validate_on_submit():
+    if validate_with_password(form, email):
         try:
             new = accounts.register(
                 db.session(), account_settings(), email=email, password=form.password.data, language=select_language()

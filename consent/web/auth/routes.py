@@ -18,7 +18,7 @@ from consent.mail import SmtpSettings
 from consent.services import accounts, platforms
 from consent.web import limits
 from consent.web.auth import bp, registration
-from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm
+from consent.web.auth.forms import LoginForm, RegisterForm, ResetForm, validate_with_password
 from consent.web.auth.recovery import forget_shown_code, show_recovery_code, start_login
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings, select_language
@@ -33,7 +33,7 @@ def register() -> str | Response | tuple[str, int]:
     if smtp is not None:  # an instance others reach: the address proves itself first
         return registration.start(smtp)
     form = RegisterForm()
-    if form.validate_on_submit():
+    if validate_with_password(form, form.email.data or ""):
         try:
             new = accounts.register(
                 db.session(),
@@ -100,7 +100,7 @@ def logout() -> Response:
 @bp.route("/reset", methods=["GET", "POST"])
 def reset() -> str | Response | tuple[str, int]:
     form = ResetForm()
-    if form.validate_on_submit():
+    if validate_with_password(form, form.email.data or ""):
         try:
             new = accounts.reset_password(
                 db.session(),
