@@ -34,6 +34,8 @@ from consent import create_app, db, migrate
 from tests.a11y import axe_violations, describe
 from tests.conftest import PG_URL, Auth, count_rows, test_settings
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_integrity import _granted_state_written_back_after_a_withdrawal, assert_alarm, roll_back
+from tests.test_platforms import add_platform, add_use
 from tests.test_routes_generated import PUBLIC, World
 
 pytestmark = pytest.mark.browser
@@ -239,6 +241,36 @@ def test_an_error_page_passes_axe(site):
         assert response is not None and response.status == 404
         faults = _page_faults(page, WIDTHS[width])
         assert not faults, f"the 404 page at {WIDTHS[width]} px:\n" + "\n".join(faults)
+
+
+# --- the integrity alarm, which stands in for any page -------------------------------------
+
+
+@pytest.mark.parametrize("what", ["rolled back", "a value replaced"])
+def test_the_integrity_alarm_passes_axe(module_databases, browser, what):
+    """The page that says the records were changed behind the person's back must be as
+    readable as any: both kinds (a ledger cut short; a record the ledger can rebuild)."""
+    app = _new_app(module_databases())
+    ada = Auth(app.test_client())
+    ada.register()
+    ada.post("/profile", {"full_name": "Ada Lovelace", "postal_address": "1 Street\nLondon", "country": "GB"})
+    if what == "rolled back":
+        platform_id = add_platform(ada)
+        add_use(ada, platform_id, "Marketing")
+        roll_back(app, to_size=2)
+    else:
+        _granted_state_written_back_after_a_withdrawal(ada, app)
+    assert_alarm(ada.client.get("/dashboard"))
+    with _serving(app) as url:
+        faults = {}
+        for name, width in WIDTHS.items():
+            page = _tab(browser, width, url, ada.client)
+            page.goto(url + "/dashboard")
+            assert page.locator("#integrity-alarm").count() == 1
+            page.locator("details summary").first.click()  # the technical details, open
+            faults[name] = _page_faults(page, width)
+            page.context.close()
+    assert faults == {name: [] for name in WIDTHS}, faults
 
 
 # --- the demo account: every kind of page, full of content -----------------------------------
