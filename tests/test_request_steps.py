@@ -325,3 +325,19 @@ def test_text_downloads_name_their_charset_once(person, client, app):
     request_page = post_letter(person, platform_id, step="sent").headers["Location"]
     download = client.get(request_page + "/letter.txt")
     assert download.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_drafts_page_gives_each_id_once(person, client, app):
+    """A draft's page has two forms (record as sent, delete): their hidden inputs carry no
+    id, so no id repeats (axe duplicate-id), asking or not."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    request_page = post_letter(person, platform_id, step="draft").headers["Location"]
+    request_id = request_page.rsplit("/", 1)[1]
+    pages = [
+        client.get(request_page).get_data(as_text=True),
+        person.post(request_page, {"sent_on": ""}, action=f"/requests/{request_id}/sent").get_data(as_text=True),
+        person.post(request_page, {}, action=f"/requests/{request_id}/delete").get_data(as_text=True),
+    ]
+    for page in pages:
+        ids = re.findall(r'\sid="([^"]+)"', page)
+        assert sorted({i for i in ids if ids.count(i) > 1}) == []
