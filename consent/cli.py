@@ -48,6 +48,8 @@ def db_upgrade(revision: str) -> None:
     """Create or upgrade the database schema."""
     migrate.upgrade(db.engine(), revision)
     click.echo(f"Database is at revision {revision}.")
+    if revision == "head":  # first start: a fresh install finds companies at once
+        load_directory_snapshot_if_empty(strict=False)
 
 
 def _read_password(*, confirm: bool = True) -> str:

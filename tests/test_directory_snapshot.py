@@ -170,10 +170,6 @@ def test_a_shipped_snapshot_that_cannot_be_read_is_an_error_or_a_warning(app, mo
     assert ("Warning:" in result.output) is not strict
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs `consent db upgrade` to call cli.load_directory_snapshot_if_empty(strict=False) (asked of the lead)",
-)
 def test_db_upgrade_on_a_fresh_database_fills_the_directory(database_url):
     """`make run` runs `consent db upgrade`, then `consent run`: no step of the person's own."""
     from consent import create_app

@@ -31,6 +31,7 @@ def test_wheel_holds_every_resource(wheel):
         "consent/migrations/script.py.mako",
         "consent/translations/fr/LC_MESSAGES/messages.mo",
         "consent/static/style.css",
+        "consent/data/directory/snapshot.json.gz",
     }
     assert expected <= names, sorted(expected - names)
     migrations = {n for n in names if n.startswith("consent/migrations/versions/") and n.endswith(".py")}
