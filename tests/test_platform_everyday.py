@@ -459,3 +459,40 @@ def test_search_never_shows_someone_else_s_platforms(three, person, app):
         found = _found(intruder.client, query)
         assert not found & set(three.values()), query
     assert "Shopwise" not in intruder.client.get("/platforms?shown=all").get_data(as_text=True)
+
+
+def test_the_new_events_replay_to_the_projection_and_verify(person, client, app, tmp_path):
+    from consent.ledger import bundle
+    from consent.ledger.state import replay
+    from consent.services import ledger
+
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    decide(person, use_id, "withdraw")
+    person.post(f"/platforms/{platform_id}", {"index": all_events(app)[-1]["index"]}, action=f"/uses/{use_id}/undo")
+    person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")
+    decide(person, use_id, "withdraw")  # on the archived platform
+    person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/unarchive")
+    recorded = all_events(app)
+    kinds = [e["type"] for e in recorded if e["type"] != "records.sealed"]  # the account's own records
+    assert kinds == [
+        "platform.added",
+        "use.granted",
+        "use.withdrawn",
+        "use.granted",
+        "platform.archived",
+        "use.withdrawn",
+        "platform.unarchived",
+    ]
+    with app.app_context():
+        s, login = db.session(), _login(app)
+        assert replay(ledger.iter_events(s, login)) == ledger.projected_state(s, login)
+        assert ledger.verify(s, login).ok
+        key = ledger.verifier_key(login)
+    export = client.get("/ledger/export.json")
+    path = tmp_path / "ledger.json"
+    path.write_bytes(export.data)
+    export.close()
+    with path.open("rb") as f:
+        assert bundle.verify_bundle(f, expected_key=key).events == len(recorded)
