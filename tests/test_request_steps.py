@@ -341,3 +341,10 @@ def test_a_drafts_page_gives_each_id_once(person, client, app):
     for page in pages:
         ids = re.findall(r'\sid="([^"]+)"', page)
         assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
+def test_a_drafts_page_shows_no_sending_dates(person, client):
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    page = client.get(post_letter(person, platform_id, step="draft").headers["Location"]).get_data(as_text=True)
+    assert "<dt>Written</dt>" in page and "By e-mail" in page
+    assert "Received by them" not in page and 'id="due-date"' not in page
