@@ -47,22 +47,10 @@ DOWNLOADS = {"static", "main.calendar", "requests.file"}
 
 #: Pages owned by other templates that axe still faults: endpoint -> why. Each one is an
 #: expected failure (strict): when its owner fixes it, the test says so and it leaves the list.
-_TIMELINE = (
-    "templates/_timeline.html (H5): the timeline's <svg role=\"img\"> holds links to events "
-    "(axe nested-interactive); give it role=\"group\" and each <a> an aria-label"
-)
-KNOWN: dict[str, str] = {
-    "ledger.index": _TIMELINE,
-    "platforms.show": _TIMELINE,
-    "platforms.uses": _TIMELINE,
-}
+KNOWN: dict[str, str] = {}
 #: The same, for what only the demo account's fuller pages show: endpoint -> why. The demo
 #: test is an expected failure while one of them fails, and fails when one no longer does.
-KNOWN_DEMO: dict[str, str] = {
-    "requests.show": "templates/requests/show.html (H4): a draft's page has two forms that each render "
-    "{{ form.csrf_token }} and a confirm field, so id=\"csrf_token\" and id=\"confirm\" appear twice; "
-    "render the hidden inputs without an id (or give each form a prefix)",
-}
+KNOWN_DEMO: dict[str, str] = {}
 
 
 def _page_rules() -> list[Rule]:
@@ -345,6 +333,24 @@ def test_a_language_no_menu_offers_changes_nothing_and_says_so(auth, client, app
     page = client.get("/dashboard", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="en">' in page
     assert '<p class="flash flash-error" role="status">Choose a language from the list.</p>' in page
+    assert count_rows(app) == before
+
+
+# --- a refused form -----------------------------------------------------------------------
+
+
+def test_a_refused_form_lists_every_field_to_correct_each_a_link_to_it(auth, client, app):
+    auth.register()
+    before = count_rows(app)
+    response = auth.post("/profile", {"full_name": "x" * 5000, "postal_address": "", "country": "ZZ", "correspondence_email": "nope"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary" role="alert">(.*?)</div>', html, re.S)
+    assert summary, "no error summary"
+    links = re.findall(r'<a href="#([\w-]+)">([^<]+)</a>', summary.group(1))
+    assert links == [("full_name", "Full name"), ("correspondence_email", "E-mail for correspondence"), ("country", "Country of residence")]
+    for field_id, _label in links:
+        assert f'id="{field_id}"' in html and f'id="{field_id}-error"' in html
     assert count_rows(app) == before
 
 
