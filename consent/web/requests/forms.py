@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from consent.letters import GROUNDS, KINDS, LANGUAGES, words
 from consent.services.requests import MAX_LETTER_CHARS
-from consent.web.decisions import letter_label
+from consent.web.decisions import letter_label, request_status_label
 from consent.web.forms import ConsentForm, ConsentSubform, plausible_date
 from consent.web.platforms.forms import CheckboxesField
 
@@ -90,6 +90,11 @@ class DeleteForm(ConsentForm):
     confirm = HiddenField()
 
 
+#: What the requests page filters by, as the person reads a status ("answered" takes in a
+#: partial answer, "sent" a reminder sent: see services.requests.RequestFilter).
+FILTER_STATUSES = ("draft", "sent", "extended", "overdue", "answered", "refused", "complaint_filed", "closed")
+
+
 class FilterForm(ConsentSubform):
     """The requests page's search: a GET form (no CSRF token: it changes nothing), so the
     filters are in the URL and a filtered list can be bookmarked."""
@@ -104,14 +109,7 @@ class FilterForm(ConsentSubform):
         self.kind.choices = [SelectChoice("", _l("Any kind")), *(SelectChoice(k, letter_label(k)) for k in KINDS)]
         self.status.choices = [
             SelectChoice("", _l("Any status")),
-            SelectChoice("draft", _l("Draft")),
-            SelectChoice("sent", _l("Sent")),
-            SelectChoice("extended", _l("Extended by the platform")),
-            SelectChoice("overdue", _l("Overdue")),
-            SelectChoice("answered", _l("Answered")),
-            SelectChoice("refused", _l("Refused by the platform")),
-            SelectChoice("complaint_filed", _l("Complaint filed")),
-            SelectChoice("closed", _l("Closed")),
+            *(SelectChoice(status, request_status_label(status)) for status in FILTER_STATUSES),
         ]
 
 
