@@ -87,3 +87,11 @@ def test_expiring_is_counted_from_the_moment_given(person, app):
         later = overview.overview(s, login, now=today + timedelta(days=15))
     assert later.count("expiring") == 1 and later.todo[0].use is not None and later.todo[0].use.purpose.endswith("DirectMarketing")
     assert later.today == (today + timedelta(days=15)).date()
+
+
+def test_an_error_page_leads_back_to_the_dashboard_or_the_start(auth, client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and 'href="/">Back to the start page</a>' in page.get_data(as_text=True)
+    auth.register()
+    page = client.get("/platforms/00000000-0000-0000-0000-000000000000")
+    assert page.status_code == 404 and 'href="/dashboard">Back to my dashboard</a>' in page.get_data(as_text=True)
