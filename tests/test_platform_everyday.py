@@ -496,3 +496,14 @@ def test_the_new_events_replay_to_the_projection_and_verify(person, client, app,
     export.close()
     with path.open("rb") as f:
         assert bundle.verify_bundle(f, expected_key=key).events == len(recorded)
+
+
+def test_no_id_twice_on_a_platform_page_with_every_form(person, client, app):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing", expires=NEXT_YEAR)
+    add_use(person, platform_id, "ServiceProvision")
+    decide(person, use_ids(app, platform_id)["Marketing"], "withdraw")  # an undo on offer
+    for _ in range(2):
+        ids = re.findall(r'\sid="([^"]+)"', page_of(client, platform_id))
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")

@@ -160,11 +160,9 @@ def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str
         updates=updates,
         platform=view,
         use_form=use_form,
-        archive_form=ArchiveForm(),
         history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
         timeline=timeline_for(history, now=now),
         undo=platforms.undoable(s, current_user.login, view, now=now),
-        undo_form=UndoForm(formdata=None),
         today=now.date(),
         vocabulary=vocabulary,
     )
