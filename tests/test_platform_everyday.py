@@ -507,3 +507,23 @@ def test_no_id_twice_on_a_platform_page_with_every_form(person, client, app):
         ids = re.findall(r'\sid="([^"]+)"', page_of(client, platform_id))
         assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
         person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")
+
+
+def test_the_undo_notice_posts_the_undo(person, client, app):
+    """templates/platforms/_undo_offer.html, for the page layout's notices (flash
+    category "undo-offer", message "<use id> <event index>")."""
+    from flask import render_template_string
+
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    decide(person, use_id, "withdraw")
+    index = all_events(app)[-1]["index"]
+    with app.test_request_context("/dashboard"):
+        html = render_template_string(
+            '{% with message = m %}{% include "platforms/_undo_offer.html" %}{% endwith %}', m=f"{use_id} {index}"
+        )
+    assert f'action="/uses/{use_id}/undo"' in html and f'name="index" value="{index}"' in html
+    assert ">Undo the withdrawal</button>" in html and 'name="back_to" value="/dashboard"' in html
+    person.post("/dashboard", {"index": index, "back_to": "/dashboard"}, action=f"/uses/{use_id}/undo")
+    assert all_events(app)[-1]["data"]["undoes"] == index
