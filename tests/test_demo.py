@@ -153,3 +153,22 @@ def test_every_page_of_the_demo_account_has_content(app, client, demo):
     unsigned = [p for p in letters if "Lena Hoffmann" not in pages[p] and not words.search(p)]
     assert letters and not unsigned, unsigned
     assert any("10119 Berlin" in pages[p] for p in letters)
+
+
+@pytest.mark.parametrize("today", ["2025-01-31", "2024-02-29", "2025-12-24", "2026-03-31", "2026-08-15"])
+def test_every_state_holds_whatever_day_the_demo_is_made(app, today):
+    """Months of 28 to 31 days, holidays and leap years move the deadlines: the states hold."""
+    from consent.demo import create_demo
+
+    now = datetime.fromisoformat(today + "T16:45:00+00:00")
+    with app.app_context():
+        s = db.session()
+        email, password = create_demo(s, app.extensions["consent.accounts"], now=now)
+        login = accounts.log_in(s, app.extensions["consent.accounts"], email=email, password=password)
+        found = requests.list_requests(s, login)
+        assert ledger.verify(s, login).ok
+    by_kind: dict[str, set[str]] = {}
+    for r in found:
+        by_kind.setdefault(r.kind, set()).add(r.status_on(now.date()))
+    assert set(REQUIRED_STATES) <= set().union(*by_kind.values())
+    assert by_kind["portability"] == {"sent"} and by_kind["complaint"] == {"sent"}
