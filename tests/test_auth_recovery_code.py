@@ -10,7 +10,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import Auth, recovery_code_from
+from tests.conftest import PASSWORD, Auth, recovery_code_from
 from tests.test_factors import second_step, turn_on
 
 NEW_PASSWORD = "a different passphrase for ada"
@@ -63,12 +63,23 @@ def _reset(auth: Auth, code: str) -> tuple[str, str]:
     return recovery_code_from(html), html
 
 
-@pytest.mark.parametrize("after", ["registration", "reset"])
+def _new_from_settings(auth: Auth) -> tuple[str, str]:
+    shown = auth.post("/settings", {"recovery-current": PASSWORD}, action="/settings/recovery-code", prefix="recovery")
+    assert shown.status_code == 200, shown.get_data(as_text=True)[:2000]
+    html = shown.get_data(as_text=True)
+    return recovery_code_from(html), html
+
+
+@pytest.mark.parametrize("after", ["registration", "reset", "settings"])
 def test_switching_the_language_on_the_recovery_code_page_keeps_the_code(client, auth, after):
     code, html = _register(auth)
     if after == "reset":
         auth.logout()
         code, html = _reset(auth, code)
+    if after == "settings":
+        old = code
+        code, html = _new_from_settings(auth)
+        assert code != old
     switched = _switch_language(client, html, "fr")
     assert switched.status_code == 200, switched.get_data(as_text=True)[:2000]
     page = switched.get_data(as_text=True)

@@ -71,7 +71,7 @@ def register(page: Page, url: str) -> str:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
-    page.get_by_role("link", name="I have kept it, continue").click()
+    page.get_by_role("button", name="I have kept it, continue").click()
     origin = page.locator("#ledger-freshness").get_attribute("data-origin")
     assert origin and origin.startswith("consent-ledger/")
     return origin

@@ -58,7 +58,7 @@ def register_with_passkey(page: Page, url: str, name: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
-    page.get_by_role("link", name="I have kept it, continue").click()
+    page.get_by_role("button", name="I have kept it, continue").click()
     page.goto(url + "/settings/security")
     form = page.locator("form[data-passkey-mode=create]")
     form.get_by_label("Name").fill(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user
 
@@ -45,6 +45,9 @@ def start_login(login: accounts.ActiveLogin) -> None:
     """Bind a new login to this browser, in a fresh session (against session fixation)."""
     kept = {name: session[name] for name in ("language", "time_zone") if session.get(name)}
     session.clear()
+    # Flask-WTF keeps this request's CSRF token in g: dropped with the old session, so the
+    # page drawn right after login carries a token of the new one (else "form expired").
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     session.permanent = True
     session.update(kept)  # the browser's own settings, chosen before logging in
     login_user(CurrentUser(login))

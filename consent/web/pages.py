@@ -14,11 +14,6 @@ def form_page(template: str, **context: object) -> tuple[str, int]:
     return render_template(template, **context), (400 if failed else 200)
 
 
-def recovery_code_page(code: str, email: str, *, first: bool) -> str:
-    """The recovery code, shown once: it is a POST's own response, never a page one can revisit."""
-    return render_template("auth/recovery_code.html", code=code, email=email, first=first)
-
-
 def safe_next(target: str | None) -> str:
     """Only a path on this site: an address elsewhere would make the login form a trap."""
     if (

@@ -21,9 +21,10 @@ from consent.web.account.forms import (
     RecoveryCodeForm,
     TimeZoneForm,
 )
+from consent.web.auth.recovery import show_recovery_code
 from consent.web.forms import weak_password_message
 from consent.web.logins import account_settings
-from consent.web.pages import form_page, recovery_code_page
+from consent.web.pages import form_page
 from consent.web.second_factor import fresh_factor_required
 
 
@@ -108,7 +109,7 @@ def change_password() -> Response | tuple[str, int]:
 @bp.post("/settings/recovery-code")
 @login_required
 @fresh_factor_required("account.settings")
-def new_recovery_code() -> str | tuple[str, int]:
+def new_recovery_code() -> Response | tuple[str, int]:
     form = RecoveryCodeForm(prefix="recovery")
     if form.validate_on_submit():
         try:
@@ -118,7 +119,7 @@ def new_recovery_code() -> str | tuple[str, int]:
         except WrongPassword:
             form.current.errors.append(_wrong_password())
         else:
-            return recovery_code_page(code, current_user.email, first=False)
+            return show_recovery_code(code, current_user.email, first=False)
     return _settings_page(recovery_form=form)
 
 
