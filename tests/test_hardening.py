@@ -318,13 +318,16 @@ def _stored(app: Any) -> dict[str, list[str]]:
 
 
 _MARKETING = "https://w3id.org/dpv#Marketing"
+#: The sample platform's identifier and notes, sent back as they are: a save that would
+#: delete them asks first (and stores nothing) instead of saving.
+_KEPT = {"identifiers-0-kind": "customer number", "identifiers-0-value": "C-77123", "notes": "Bought a bike there"}
 #: (form, field, what else the form needs): platform names, notes, uses, request notes and
 #: letter texts, each posted where the person posts it.
 _REAL_FORMS = [
-    ("/platforms/{platform}/edit", "name", {"name": "Shop"}),
-    ("/platforms/{platform}/edit", "notes", {"name": "Shop"}),
-    ("/platforms/{platform}/edit", "dpo", {"name": "Shop"}),
-    ("/platforms/{platform}/edit", "identifiers-1-value", {"name": "Shop", "identifiers-1-kind": "order"}),
+    ("/platforms/{platform}/edit", "name", {"name": "Shop", **_KEPT}),
+    ("/platforms/{platform}/edit", "notes", {"name": "Shop", **_KEPT}),
+    ("/platforms/{platform}/edit", "dpo", {"name": "Shop", **_KEPT}),
+    ("/platforms/{platform}/edit", "identifiers-1-value", {"name": "Shop", "identifiers-1-kind": "order", **_KEPT}),
     ("/platforms/{platform}/uses", "custom", {"purpose": "custom", "decision": "grant"}),
     ("/platforms/{platform}/uses", "description", {"purpose": _MARKETING, "decision": "grant"}),
     ("/platforms/{platform}/uses", "recipients", {"purpose": _MARKETING, "decision": "refuse"}),
@@ -332,7 +335,7 @@ _REAL_FORMS = [
     (
         "/platforms/{platform}/letter",
         "details",
-        {"kind": "access", "language": "fr", "channel": "email", "include_address": "y", "step": "sent"},
+        {"kind": "access", "language": "fr", "channel": "email", "include_address": "y", "step": "sent", "confirm": "y"},
     ),
 ]
 
