@@ -362,7 +362,8 @@ _MARK_CONTROLS = """() => {
     const all = document.querySelectorAll(
         'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), '
         + 'textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])');
-    const shown = [...all].filter(e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden');
+    // Shown: rendered, not hidden, not folded in a closed <details> (checkVisibility sees all three).
+    const shown = [...all].filter(e => e.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true}));
     shown.forEach((e, i) => { e.dataset.walk = i; });
     return shown.map(e => (e.getAttribute('aria-label') || e.innerText || e.value || e.name || e.tagName).trim().slice(0, 40));
 }"""
@@ -379,13 +380,21 @@ def _tab_through(page: Any) -> tuple[list[str], list[dict[str, Any]]]:
     """Marks every visible control, then presses Tab from the top of the page until the
     focus leaves it; returns the controls and where each Tab landed."""
     controls = page.evaluate(_MARK_CONTROLS)
+    # Start from the top, as a person arriving does, even on a page that put the focus on
+    # its form (autofocus): from a focus point before everything else.
+    page.evaluate(
+        """() => { const start = document.createElement('span'); start.tabIndex = -1;
+                   document.body.prepend(start); start.focus(); }"""
+    )
     stops: list[dict[str, Any]] = []
-    for _ in range(len(controls) + 5):
+    # A date field takes several Tabs (day, month, year, its picker): up to four a control.
+    for _ in range(4 * len(controls) + 5):
         page.keyboard.press("Tab")
         stop = page.evaluate(_FOCUSED)
-        if stop is None:
+        if stop is None or (stops and stop["walk"] == 0):  # left the page, or came round again
             break
-        stops.append(stop)
+        if not stops or stop["walk"] != stops[-1]["walk"]:
+            stops.append(stop)
     return controls, stops
 
 
@@ -405,6 +414,20 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus(site, width, wh
         assert stop["visible"] and stop["outline"] != "none" and stop["width"] >= 2, f"{name!r}: no visible focus ({stop})"
         assert stop["left"] >= 0 and stop["right"] <= WIDTHS[width] + 1, f"{name!r} is focused off the screen ({stop})"
     assert controls[0] == "Skip to content"
+
+
+@pytest.mark.parametrize("endpoint", [rule.endpoint for rule in RULES])
+def test_tab_walks_every_page_in_order_with_a_visible_focus(site, endpoint):
+    """Every page, as Ada at 1280 px: Tab stops at each control once, in the page's order,
+    and each shows its focus ring (no control only a mouse reaches, no trap)."""
+    page = site.pages[("desktop", "ada")]
+    page.goto(site.url + site.world.path(next(r for r in RULES if r.endpoint == endpoint)))
+    controls, stops = _tab_through(page)
+    assert [stop["walk"] for stop in stops] == list(range(len(controls))), (
+        f"Tab order: {[controls[s['walk']] for s in stops]}, expected {controls}"
+    )
+    blind = [controls[stop["walk"]] for stop in stops if not (stop["visible"] and stop["outline"] != "none" and stop["width"] >= 2)]
+    assert not blind, f"no visible focus on {blind}"
 
 
 def test_the_skip_link_moves_the_focus_to_the_page_s_content(site):
