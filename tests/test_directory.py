@@ -386,6 +386,17 @@ def test_add_a_whole_pack_at_once(sample, auth, client):
     assert count_rows(sample)["platforms"] == 2
 
 
+def test_groups_and_categories_are_named_in_the_persons_language(sample, auth, client):
+    """Not "de/credit-agencies" or "credit agency" as the directory spells them."""
+    auth.register()
+    html = client.get("/platforms/bulk").get_data(as_text=True)
+    assert ">Credit agency · Germany</option>" in html and ">Credit agency</option>" in html
+    assert ">de/credit-agencies<" not in html and ">credit agency<" not in html
+    auth.post("/dashboard", {"language": "fr"}, action="/language")
+    html = client.get("/platforms/bulk").get_data(as_text=True)
+    assert "· Allemagne</option>" in html
+
+
 def test_add_by_category_for_the_persons_country(sample, auth):
     auth.register()
     auth.post("/profile", {"country": "FR"})

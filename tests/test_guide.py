@@ -88,6 +88,7 @@ def directory_app(app, tmp_path):
 
 def test_the_questions_alone_change_nothing_and_suggest_nothing(directory_app, auth):
     auth.register()
+    assert 'href="/platforms/guide"' in auth.client.get("/platforms").get_data(as_text=True)  # found from the list
     html = auth.client.get("/platforms/guide").get_data(as_text=True)
     assert "I shop online" in html and "CreditWatch AG" not in html
     assert 'method="get"' not in html  # what a person ticks stays out of URLs and logs

@@ -91,6 +91,23 @@ def category(value: str) -> Label:
     return Label(label, True) if label else Label(value, False)
 
 
+#: A pack's slug, where it names a category in other words.
+_PACK_CATEGORIES = {
+    "address-brokers": "addresses",
+    "credit-agencies": "credit agency",
+    "public-authorities": "public body",
+    "social-media": "social media",
+}
+
+
+def pack(key: str) -> tuple[Label, str]:
+    """A pack's key ("de/credit-agencies") as the kind of company it lists and where it
+    applies: a lower-case country code, or "all"."""
+    scope, _, slug = key.partition("/")
+    value = _PACK_CATEGORIES.get(slug, slug.replace("-", " "))
+    return (category(value) if value in CATEGORIES else Label(slug, False)), scope
+
+
 def identification(desc: str) -> Label:
     label = _FIELDS.get(fold(desc))
     return Label(label, True) if label else Label(desc, False)

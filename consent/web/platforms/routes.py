@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 
 from consent import db, vocabulary
+from consent.directory import labels
 from consent.directory.search import domain
 from consent.errors import DecisionError
 from consent.ledger.state import UseState
@@ -413,10 +414,13 @@ def bulk() -> Response | tuple[str, int]:
             flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
             return redirect(url_for("platforms.index"))
         problem = _("Tick at least one company.")
+    packs, categories = directory.packs(s), directory.categories(s)
     page = render_template(
         "platforms/bulk.html",
-        packs=directory.packs(s),
-        categories=directory.categories(s),
+        packs=packs,
+        pack_labels={p.key: labels.pack(p.key) for p in packs},
+        categories=categories,
+        category_labels={c: labels.category(c) for c in categories},
         pack=pack,
         category=category,
         entries=entries,
