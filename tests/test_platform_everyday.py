@@ -527,3 +527,22 @@ def test_the_undo_notice_posts_the_undo(person, client, app):
     assert ">Undo the withdrawal</button>" in html and 'name="back_to" value="/dashboard"' in html
     person.post("/dashboard", {"index": index, "back_to": "/dashboard"}, action=f"/uses/{use_id}/undo")
     assert all_events(app)[-1]["data"]["undoes"] == index
+
+
+def test_granting_again_states_its_own_end_instead_of_the_old_one(person, client, app):
+    """A consent given again after a withdrawal is a new consent: it ends when the person
+    says (here: never), not on the date the withdrawn one would have ended."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing", expires=NEXT_YEAR)
+    use_id = use_ids(app, platform_id)["Marketing"]
+    decide(person, use_id, "withdraw")
+    decide(person, use_id, "grant")
+    assert all_events(app)[-1]["type"] == "use.granted" and all_events(app)[-1]["data"]["expires"] is None
+    with app.app_context():
+        (use,) = platforms.get_platform(db.session(), _login(app), uuid.UUID(platform_id)).uses
+        assert use.status == "granted" and use.expires is None
+    assert "valid until" not in page_of(client, platform_id)
+    later = (date.today() + timedelta(days=30)).isoformat()
+    decide(person, use_id, "withdraw")
+    decide(person, use_id, "grant", expires=later)
+    assert all_events(app)[-1]["data"]["expires"] == later

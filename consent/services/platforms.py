@@ -268,7 +268,9 @@ def decide(
                 raise DecisionError("expiry_past", f"expected a new end date from {now.date()} on, got {expires}")
         # A withdrawal or refusal names what it is about, so the event reads on its own.
         data: dict[str, Any] = {"purpose": current.purpose, "label": current.label}
-        if action == "renew" or (action == "grant" and expires is not None):
+        # A renewal states its new end; so does a new grant (none unless given), rather
+        # than silently inheriting the end of the consent it follows.
+        if action in ("renew", "grant"):
             data["expires"] = expires.isoformat() if expires else None
         writer = LedgerWriter(s, login, now)
         if current.status == GRANTED and current.status_on(now.date()) == EXPIRED:
