@@ -95,3 +95,16 @@ def test_an_error_page_leads_back_to_the_dashboard_or_the_start(auth, client):
     auth.register()
     page = client.get("/platforms/00000000-0000-0000-0000-000000000000")
     assert page.status_code == 404 and 'href="/dashboard">Back to my dashboard</a>' in page.get_data(as_text=True)
+
+
+def test_the_page_layout_shows_an_undo_offer_as_a_one_click_form(app):
+    """A flash of category "undo-offer" ("<use id> <event index>", platforms/_undo_offer.html)
+    is drawn by base.html as the Undo button, on any page."""
+    from flask import flash, render_template_string
+
+    use_id = "6f1c1a52-52a8-4f4e-9d0b-0c8a3c1e2b11"
+    with app.test_request_context("/dashboard"):
+        flash(f"{use_id} 7", "undo-offer")
+        html = render_template_string('{% extends "base.html" %}{% block content %}<h1>x</h1>{% endblock %}')
+    assert f'action="/uses/{use_id}/undo"' in html and 'name="index" value="7"' in html
+    assert ">Undo the withdrawal</button>" in html and f"{use_id} 7" not in html
