@@ -1,5 +1,6 @@
 """A wheel carries the templates, migrations, translations and styles it needs."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -58,6 +59,8 @@ def test_installed_package_finds_its_resources_without_the_checkout(wheel, tmp_p
 @pytest.mark.parametrize(("args", "port"), [([], "5000"), (["PORT=5001"], "5001")])
 def test_make_run_serves_on_5000_or_the_port_asked_for(args, port):
     """`make run` keeps the README's address; `make run PORT=5001` serves beside a busy 5000."""
-    dry = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    make = shutil.which("make")
+    assert make, "make is missing: the README's two commands need it"
+    dry = subprocess.run([make, "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     (serve,) = [line for line in dry.splitlines() if " run --host" in line]
     assert serve.endswith(f"--host 127.0.0.1 --port {port}")

@@ -138,8 +138,8 @@ def test_undo_grants_again_on_the_same_terms_and_names_the_withdrawal(person, cl
     add_use(person, platform_id, "Marketing", expires=NEXT_YEAR, recipients="Ad partners")
     use_id = use_ids(app, platform_id)["Marketing"]
     decide(person, use_id, "withdraw")
-    assert "Undo it within 10 minutes" in client.get("/dashboard").get_data(as_text=True)
     withdrawal = all_events(app)[-1]
+    assert f'name="index" value="{withdrawal["index"]}"' in client.get("/dashboard").get_data(as_text=True)
     page = page_of(client, platform_id)
     assert f'action="/uses/{use_id}/undo"' in page and f'name="index" value="{withdrawal["index"]}"' in page
     response = person.post(
@@ -546,3 +546,26 @@ def test_granting_again_states_its_own_end_instead_of_the_old_one(person, client
     decide(person, use_id, "withdraw")
     decide(person, use_id, "grant", expires=later)
     assert all_events(app)[-1]["data"]["expires"] == later
+
+
+def test_a_withdrawal_offers_its_undo_in_one_click_on_the_page_it_lands_on(person, client, app):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    landed = decide(person, use_id, "withdraw")
+    assert landed.headers["Location"].endswith("/dashboard")
+    index = all_events(app)[-1]["index"]
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'action="/uses/{use_id}/undo"' in page and f'name="index" value="{index}"' in page
+    assert "Undo the withdrawal" in page
+    assert "Undo the withdrawal" not in client.get("/dashboard").get_data(as_text=True)  # offered once
+
+
+def test_no_undo_is_offered_for_a_withdrawal_on_an_archived_platform(person, client, app):
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    use_id = use_ids(app, platform_id)["Marketing"]
+    person.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/archive")
+    decide(person, use_id, "withdraw")
+    assert all_events(app)[-1]["type"] == "use.withdrawn"
+    assert "Undo the withdrawal" not in client.get("/dashboard").get_data(as_text=True)

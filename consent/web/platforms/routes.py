@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -356,13 +356,10 @@ def decide(use_id: uuid.UUID, action: str) -> Response:
     if action == "withdraw":
         # Art. 7(3): the withdrawal is recorded; offer the letter that tells the platform.
         flash(_("Your ledger holds the signed record of this withdrawal (event %(n)d).", n=event["index"]), "info")
-        flash(
-            _(
-                "Withdrawn by mistake? Undo it within %(minutes)d minutes on the platform's page.",
-                minutes=platforms.UNDO_WITHIN // timedelta(minutes=1),
-            ),
-            "info",
-        )
+        platform = platforms.get_platform(db.session(), current_user.login, uuid.UUID(event["platform"]))
+        if platform is not None and not platform.state.archived:  # an archived platform's use is not granted again
+            # One click, on whatever page the person is: base.html draws platforms/_undo_offer.html.
+            flash(f"{event['use']} {event['index']}", "undo-offer")
         letter = url_for("requests.compose_letter", platform_id=event["platform"], kind="withdrawal", use=event["use"])
         flash(letter, "letter-offer")
     return redirect(back_to)
