@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from consent import guide
@@ -79,6 +81,11 @@ SAMPLE = [
 ]
 
 
+def _seen(html: str) -> dict[str, str]:
+    """The fingerprints of the details a page showed, as the browser sends them back."""
+    return dict(re.findall(r'name="(seen-[^"]+)" value="([0-9a-f]{64})"', html))
+
+
 @pytest.fixture
 def directory_app(app, tmp_path):
     packs = {"company-packs/de.json": [{"slug": "credit-agencies", "type": "add-all", "companies": ["creditwatch"]}]}
@@ -101,8 +108,10 @@ def test_answers_show_the_companies_then_the_ticked_ones_are_added(directory_app
     html = auth.post("/platforms/guide", {"step": "ask", "life": "social"}).get_data(as_text=True)
     assert "CreditWatch AG" in html and "Photoshare Europe Ltd." in html
     assert "Mailshop GmbH" not in html  # shopping was not ticked
+    assert "Example Street 1, 10115 Berlin" in html  # what adding it signs, shown first
     entries_before = count_rows(directory_app)["ledger_entries"]
-    added = auth.post("/platforms/guide", {"step": "add", "slug": ["creditwatch", "photoshare"], "life": "social"})
+    form = {"step": "add", "slug": ["creditwatch", "photoshare"], "life": "social", **_seen(html)}
+    added = auth.post("/platforms/guide", form)
     assert added.status_code == 302 and added.location.endswith("/platforms")
     rows = count_rows(directory_app)
     assert rows["platforms"] == 2 and rows["ledger_entries"] == entries_before + 2
@@ -117,7 +126,8 @@ def test_answers_show_the_companies_then_the_ticked_ones_are_added(directory_app
 )
 def test_adding_nothing_new_says_so_and_changes_nothing(directory_app, auth, form):
     auth.register()
-    auth.post("/platforms/guide", {"step": "add", "slug": "creditwatch"})
+    shown = auth.post("/platforms/guide", {"step": "ask"}).get_data(as_text=True)
+    auth.post("/platforms/guide", {"step": "add", "slug": "creditwatch", **_seen(shown)})
     before = count_rows(directory_app)
     answer = auth.post("/platforms/guide", {"step": "add", **form})
     assert answer.status_code == 400
@@ -152,3 +162,29 @@ def test_with_the_real_directory_a_german_is_shown_schufa_and_the_big_social_net
     assert "SCHUFA Holding AG" in html
     assert "Instagram" in html or "Meta Platforms Ireland" in html
     assert html.count('name="slug"') <= 20 + 12 + 12  # the country's 20 picks, then short lists
+
+
+def test_an_operator_who_changes_a_company_after_the_page_showed_it_gets_nothing_signed(directory_app, auth):
+    """The directory is the operator's to write: the details signed are the ones shown."""
+    import sqlalchemy as sa
+
+    from consent.models import DirectoryController
+    from tests.test_integrity import operator
+
+    auth.register()
+    shown = auth.post("/platforms/guide", {"step": "ask", "life": "social"}).get_data(as_text=True)
+    assert "privacy@photoshare.example" not in shown  # the sample has none: its website shows
+    swapped = {**SAMPLE[1], "email": "harvest@evil.example"}
+    operator(
+        directory_app,
+        sa.update(DirectoryController).where(DirectoryController.slug == "photoshare").values(record=swapped),
+    )
+    before = count_rows(directory_app)
+    answer = auth.post("/platforms/guide", {"step": "add", "slug": "photoshare", "life": "social", **_seen(shown)})
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert "The directory changed since this page showed it" in page and "harvest@evil.example" in page
+    assert count_rows(directory_app) == before
+    again = auth.post("/platforms/guide", {"step": "add", "slug": "photoshare", "life": "social", **_seen(page)})
+    assert again.status_code == 302  # seen now, and chosen knowingly
+    assert count_rows(directory_app)["platforms"] == 1

@@ -712,6 +712,17 @@ def platform_details(row: DirectoryController, *, service: str | None = None) ->
     }
 
 
+def fingerprint(details: Mapping[str, Any]) -> str:
+    """What a page showed of a directory entry's details. The directory is the operator's
+    to write, so the page sends this back and the click signs the details only if they
+    are still the ones the person saw (``shown``): nothing is signed unseen."""
+    return hashlib.sha256(json.dumps(details, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def shown(details: Mapping[str, Any], seen: str | None) -> bool:
+    return seen is not None and fingerprint(details) == seen
+
+
 @dataclass(frozen=True)
 class Hints:
     """What the directory says about writing to a company. Its words come as labels.Label:

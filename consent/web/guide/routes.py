@@ -45,11 +45,16 @@ def show() -> Response | tuple[str, int]:
     chosen = [key for key in request.form.getlist("life") if key in BY_KEY]
     problem = None
     if step == "add":
-        added = guide.add(s, login, request.form.getlist("slug"))
-        if added:
-            flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
-            return redirect(url_for("platforms.index"))
-        problem = _("Tick at least one company that is not in your list yet.")
+        seen = {key.removeprefix("seen-"): value for key, value in request.form.items() if key.startswith("seen-")}
+        try:
+            added = guide.add(s, login, request.form.getlist("slug"), seen)
+        except guide.DirectoryChanged:
+            problem = _("The directory changed since this page showed it: check the details below again.")
+        else:
+            if added:
+                flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
+                return redirect(url_for("platforms.index"))
+            problem = _("Tick at least one company that is not in your list yet.")
     page = render_template(
         "guide.html",
         situations=SITUATIONS,
