@@ -359,7 +359,17 @@ def test_directory_updates_are_offered_and_recorded(sample, auth, client, tmp_pa
     run_import(sample, write_directory(tmp_path / "dir", [dict(SAMPLE[1], email="dpo@creditwatch.example")]))
     page = client.get(f"/platforms/{platform_id}").get_data(as_text=True)
     assert "The directory has newer details" in page and "dpo@creditwatch.example" in page
-    response = auth.post(f"/platforms/{platform_id}", {}, action=f"/platforms/{platform_id}/directory-update")
+    seen = {"seen": re.search(r'name="seen" value="([0-9a-f]{64})"', page).group(1)}
+    # The operator writes the directory: a change after the page showed it is not signed.
+    run_import(sample, write_directory(tmp_path / "dir2", [dict(SAMPLE[1], email="harvest@evil.example")]))
+    refused = auth.post(f"/platforms/{platform_id}", seen, action=f"/platforms/{platform_id}/directory-update")
+    page = client.get(f"/platforms/{platform_id}").get_data(as_text=True)
+    assert "The directory changed since this page showed it" in page and "harvest@evil.example" in page
+    assert refused.status_code == 302 and "dpo@creditwatch.example" not in page
+    run_import(sample, write_directory(tmp_path / "dir3", [dict(SAMPLE[1], email="dpo@creditwatch.example")]))
+    page = client.get(f"/platforms/{platform_id}").get_data(as_text=True)
+    seen = {"seen": re.search(r'name="seen" value="([0-9a-f]{64})"', page).group(1)}
+    response = auth.post(f"/platforms/{platform_id}", seen, action=f"/platforms/{platform_id}/directory-update")
     assert response.status_code == 302
     with sample.app_context():
         s = db.session()
@@ -374,9 +384,13 @@ def test_add_a_whole_pack_at_once(sample, auth, client):
     listed = auth.post("/platforms/bulk", {"step": "list", "pack": "de/credit-agencies"})
     html = listed.get_data(as_text=True)
     assert "CreditWatch AG" in html and "Score Bureau GmbH" in html
-    added = auth.post(
-        "/platforms/bulk", {"step": "add", "pack": "de/credit-agencies", "slug": ["creditwatch", "scorebureau"]}
-    )
+    assert "Example Street 1, 10115 Berlin" in html  # what adding them signs, shown first
+    seen = dict(re.findall(r'name="(seen-[^"]+)" value="([0-9a-f]{64})"', html))
+    form = {"step": "add", "pack": "de/credit-agencies", "slug": ["creditwatch", "scorebureau"]}
+    unseen = auth.post("/platforms/bulk", form)  # details the page did not show are not signed
+    assert unseen.status_code == 400 and "The directory changed since this page showed it" in unseen.get_data(as_text=True)
+    assert count_rows(sample)["platforms"] == 0
+    added = auth.post("/platforms/bulk", {**form, **seen})
     assert added.status_code == 302
     assert count_rows(sample)["platforms"] == 2 and count_rows(sample)["ledger_entries"] == 2
     again = auth.post("/platforms/bulk", {"step": "list", "pack": "de/credit-agencies"}).get_data(as_text=True)

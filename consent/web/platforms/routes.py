@@ -159,6 +159,7 @@ def _platform_page(view: platforms.PlatformView, use_form: UseForm) -> tuple[str
         "platforms/show.html",
         hints=directory.hints(entry) if entry else None,
         updates=updates,
+        updates_seen=directory.fingerprint(updates),
         platform=view,
         use_form=use_form,
         history=[describe(e, {view.id: view.state.name}) for e in reversed(history)],
@@ -219,6 +220,9 @@ def directory_update(platform_id: uuid.UUID) -> Response:
     _entry, updates = directory.updates_for(db.session(), view.state.directory, view.state.to_json())
     if updates and view.state.archived:
         flash(_("This platform is archived: its details can no longer change."), "error")
+    elif updates and not directory.shown(updates, request.form.get("seen")):
+        # The directory is the operator's to write: sign only the details the page showed.
+        flash(_("The directory changed since this page showed it: check the details below again."), "error")
     elif updates:
         details = {name: getattr(view.state, name) for name in _DETAILS} | updates
         platforms.edit_platform(
@@ -406,14 +410,21 @@ def bulk() -> Response | tuple[str, int]:
     if step == "add":
         chosen = set(request.form.getlist("slug"))
         picked = [entry for entry in entries if entry.slug in chosen and entry.slug not in linked]
-        if picked:
-            added = platforms.add_many(s, login, [directory.platform_details(entry) for entry in picked])
+        details = [directory.platform_details(entry) for entry in picked]
+        # Only the details the page showed are signed: the directory is the operator's to write.
+        if not all(directory.shown(d, request.form.get(f"seen-{e.slug}")) for e, d in zip(picked, details, strict=True)):
+            problem = _("The directory changed since this page showed it: check the details below again.")
+        elif picked:
+            added = platforms.add_many(s, login, details)
             flash(ngettext("%(num)d platform added.", "%(num)d platforms added.", added), "success")
             return redirect(url_for("platforms.index"))
-        problem = _("Tick at least one company.")
+        else:
+            problem = _("Tick at least one company.")
     packs, categories = directory.packs(s), directory.categories(s)
     page = render_template(
         "platforms/bulk.html",
+        details={entry.slug: directory.platform_details(entry) for entry in entries},
+        fingerprint=directory.fingerprint,
         packs=packs,
         pack_labels={p.key: labels.pack(p.key) for p in packs},
         categories=categories,
