@@ -348,3 +348,17 @@ def test_a_drafts_page_shows_no_sending_dates(person, client):
     page = client.get(post_letter(person, platform_id, step="draft").headers["Location"]).get_data(as_text=True)
     assert "<dt>Written</dt>" in page and "By e-mail" in page
     assert "Received by them" not in page and 'id="due-date"' not in page
+
+
+def test_an_untouched_letter_is_not_edited_when_the_address_was_typed_in_a_browser(person, client, app):
+    """A browser sends a text area's line breaks as CR LF: the profile's address keeps them,
+    the letter holds them, and the browser gives the letter's text area back with LF. That
+    is the letter as the page showed it, not a hand edit (found by an outsider's walk)."""
+    person.post("/profile", {"full_name": "Zoë Dupré", "postal_address": "12 rue de la Paix\r\n75002 Paris", "country": "FR"})
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    held = compose(person, platform_id)
+    assert "12 rue de la Paix" in held["text"]
+    as_a_browser_sends_it = held["text"].replace("\r\n", "\n").replace("\n", "\r\n")
+    draft = post_shown(person, platform_id, held, step="draft", text=as_a_browser_sends_it)
+    assert draft.status_code == 302
+    assert "Edited by hand" not in client.get(draft.headers["Location"]).get_data(as_text=True)

@@ -429,7 +429,10 @@ def _shown(form: LetterForm, composed: Composed, step: str) -> Shown:
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """A text area's text as the page showed it: a browser gives it back with its line
+    breaks made one kind (a postal address typed in a browser holds CR LF), so the
+    fingerprint is of the text with LF line breaks."""
+    return hashlib.sha256(text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")).hexdigest()
 
 
 @bp.route("/platforms/<uuid:platform_id>/letter", methods=["GET", "POST"])
