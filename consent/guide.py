@@ -92,8 +92,12 @@ def suggest(
             if company.slug not in picked
             and company.categories & set(situation.categories)
             and _relevant(company, country)
+            # Nearly everyone of a country is in the files of that country's agencies and
+            # brokers; a worldwide one (a sales-lead tool) is no such certainty.
+            and not (situation.everyone and country and country not in company.countries)
         ),
-        key=lambda company: fold(company.name),
+        # The person's country's own companies first: a worldwide category is long.
+        key=lambda company: (bool(country) and country not in company.countries, fold(company.name)),
     )
     if situation.everyone and picked:
         return Suggestion(situation, tuple(picked.values()), len(others))

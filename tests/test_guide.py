@@ -46,8 +46,14 @@ def test_companies_that_concern_everyone_come_first_without_being_asked():
 
 def test_the_editors_picks_come_first_then_the_rest_for_the_country():
     social = guide.suggest(BY_KEY["social"], COMPANIES, PACKS, "de")
-    assert [c.slug for c in social.companies] == ["snapgram", "facebook", "localnet"]  # no French network
+    assert [c.slug for c in social.companies] == ["snapgram", "localnet", "facebook"]  # no French network
     assert social.more == 0
+
+
+def test_a_worldwide_company_is_not_said_to_hold_data_on_everyone_in_the_country():
+    worldwide = {**COMPANIES, "leadtool": _c("leadtool", "addresses", countries=("all",))}
+    assert "leadtool" not in {c.slug for c in guide.suggest(BY_KEY["everyone"], worldwide, {}, "de").companies}
+    assert "leadtool" in {c.slug for c in guide.suggest(BY_KEY["everyone"], worldwide, {}, "").companies}
 
 
 def test_a_long_category_is_cut_to_a_readable_list_and_says_how_many_more():
