@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import pytest
 
@@ -14,7 +14,7 @@ from consent.errors import DecisionError
 from consent.services import platforms
 from consent.vocabulary import DPV, GDPR, PD
 from consent.web.platforms.wrapping import breakable
-from tests.conftest import Auth, count_rows
+from tests.conftest import Auth, count_rows, csrf_token
 from tests.test_platforms import SHOP, _login, add_platform, add_use, all_events, decide, use_ids
 
 NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
@@ -397,9 +397,13 @@ def three(person, app):
     return {"shop": shop, "social": social, "bank": bank}
 
 
+def _search(client, query: str):  # type: ignore[no-untyped-def]
+    """The search form as the browser posts it: what is typed never travels in a URL."""
+    return client.post("/platforms", data={"csrf_token": csrf_token(client, "/platforms"), **dict(parse_qsl(query))})
+
+
 def _found(client, query: str) -> set[str]:
-    response = client.get("/platforms?" + query)
-    page = response.get_data(as_text=True)
+    page = _search(client, query).get_data(as_text=True)
     return set(re.findall(r'href="/platforms/([0-9a-f-]{36})"', page))
 
 
@@ -433,16 +437,25 @@ def test_search_and_filters(three, client, query, expected):
 
 
 def test_no_match_says_so_and_offers_to_clear(three, client):
-    page = client.get("/platforms?q=nowhere").get_data(as_text=True)
+    page = _search(client, "q=nowhere").get_data(as_text=True)
     assert "No platform matches." in page and 'href="/platforms">Clear the search</a>' in page
-    assert 'value="nowhere"' in page  # the query stays in the box and the URL
+    assert 'value="nowhere"' in page  # the query stays in the box
+
+
+def test_what_is_typed_never_travels_in_a_url(three, client):
+    """An identifier typed in the search is personal: a link with it searches nothing (an
+    access log would hold it), and the form posts it (found by an operator's attack pass)."""
+    page = client.get("/platforms?q=C-77123").get_data(as_text=True)
+    assert set(re.findall(r'href="/platforms/([0-9a-f-]{36})"', page)) == {three["shop"], three["social"]}
+    assert 'value="C-77123"' not in page
+    assert re.search(r'<form method="post" action="/platforms" role="search"', page)
 
 
 @pytest.mark.parametrize(
     "query", ["uses=everything", "shown=deleted", "category=" + quote("https://example.org/x#y"), "q=" + "x" * 201]
 )
 def test_a_bad_filter_says_so_and_filters_nothing(three, client, query):
-    response = client.get("/platforms?" + query)
+    response = _search(client, query)
     assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True) or "longer than 200" in response.get_data(
         as_text=True

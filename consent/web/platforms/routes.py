@@ -63,11 +63,15 @@ def rests_on_contract(use: UseState) -> bool:
     return platforms.rests_on_contract(use)
 
 
-@bp.get("/platforms")
+@bp.route("/platforms", methods=["GET", "POST"])
 @login_required
 def index() -> tuple[str, int]:
-    """The person's platforms, searched and filtered by a GET form (no JavaScript needed)."""
-    args = request.args.to_dict()
+    """The person's platforms, searched and filtered (no JavaScript needed). The form is a
+    POST: what the person types (a name, an identifier) is personal and stays out of URLs
+    and access logs; the filters alone may come in a link (?shown=archived)."""
+    args = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
+    if request.method == "GET":
+        args.pop("q", None)
     if args.get("archived") == "1" and "shown" not in args:
         args["shown"] = "archived"  # the old link to the archive keeps working
     form = PlatformSearchForm(formdata=MultiDict(args))

@@ -17,6 +17,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from consent import db, mail, places
@@ -688,12 +689,16 @@ def _download(letter: Letter, kind: str, cited: list[int], *, platform: str, sen
     return send_file(io.BytesIO(bytes(message)), mimetype="message/rfc822", as_attachment=True, download_name=name)
 
 
-@bp.get("/requests")
+@bp.route("/requests", methods=["GET", "POST"])
 @login_required
 def index() -> tuple[str, int]:
-    """The person's requests, searched and filtered by a GET form: the filters are in the
-    URL (a platform's name typed here is the person's own search, in their own browser)."""
-    form = FilterForm(request.args)
+    """The person's requests, searched and filtered. The form is a POST: a platform's name
+    typed here is personal and stays out of URLs and access logs; the filters alone may
+    come in a link (?status=overdue)."""
+    if request.method == "POST":
+        form = FilterForm(request.form)
+    else:
+        form = FilterForm(MultiDict([(key, value) for key, value in request.args.items(multi=True) if key != "q"]))
     valid = form.validate()
     wanted = (
         requests.RequestFilter(
