@@ -245,6 +245,7 @@ def test_a_complaint_downloads_with_its_evidence(person, client, app):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     response.close()
     assert "Réclamation contre Boutique Éclair SARL" in text
+    assert text.count("Réclamation contre Boutique Éclair SARL") == 1  # not again as its own exhibit
     assert "Demande d'accès (article 15 du RGPD)" in text and "Only a CSV of orders" in text
     assert "http://localhost/verify" in text or "/verify" in text
     with app.app_context():

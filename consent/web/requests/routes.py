@@ -887,7 +887,8 @@ def evidence(request_id: uuid.UUID) -> Response:
     days = current_app.config["POST_DELIVERY_DAYS"]
     family = _family(complaint.parent)
     about = sorted(
-        (r for r in requests.list_requests(s, login) if r.id in family and r.status != "draft"),
+        # The complaint is the bundle's first part, not one of its own exhibits.
+        (r for r in requests.list_requests(s, login) if r.id in family and r.status != "draft" and r.id != complaint.id),
         key=lambda r: (r.sent_on or r.created, r.id),
     )
     language = complaint.language
