@@ -411,6 +411,13 @@ def test_groups_and_categories_are_named_in_the_persons_language(sample, auth, c
     assert "· Allemagne</option>" in html
 
 
+def test_showing_nothing_chosen_asks_for_a_group_or_a_category(sample, auth):
+    auth.register()
+    answer = auth.post("/platforms/bulk", {"step": "list"})
+    assert answer.status_code == 400 and "Choose a group or a category." in answer.get_data(as_text=True)
+    assert "No company in this group." not in answer.get_data(as_text=True)
+
+
 def test_add_by_category_for_the_persons_country(sample, auth):
     auth.register()
     auth.post("/profile", {"country": "FR"})

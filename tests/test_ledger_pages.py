@@ -171,3 +171,26 @@ def test_no_page_of_settings_or_the_ledger_uses_an_id_twice(ledger, client, app,
 
 def test_the_duplicate_id_check_finds_one():
     assert _duplicate_ids('<h2 id="language">L</h2><select id="language"></select><p id="x"></p>') == ["language"]
+
+
+def test_the_as_of_page_asks_for_a_date_without_an_error_on_arrival(person, client):
+    page = client.get("/ledger/as-of")
+    assert page.status_code == 200 and "Enter a date" not in page.get_data(as_text=True)
+    assert client.get("/ledger/as-of?date=yesterday").status_code == 400  # a bad date still says so
+
+
+def test_the_passkey_hint_names_this_instances_own_port(app):
+    from tests.conftest import PASSWORD
+
+    app.config["PUBLIC_URL"] = ""  # a laptop's instance, reached at its address
+    client, at = app.test_client(), "http://127.0.0.1:5077"
+    form = client.get("/register", base_url=at).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    client.post(
+        "/register",
+        base_url=at,
+        data={"csrf_token": token, "email": "ada@example.org", "password": PASSWORD, "confirm": PASSWORD},
+    )
+    page = client.get("/settings/security", base_url=at).get_data(as_text=True)
+    assert "Passkeys need this site opened by its name" in page  # an IP address: no passkeys here
+    assert "http://localhost:5077 instead of http://127.0.0.1:5077" in page and ":5000" not in page

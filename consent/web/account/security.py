@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -43,8 +44,16 @@ def _security_page(
         remove_form=RemoveFactorForm(prefix="remove"),
         qr_svg=qr,
         required=current_app.config["REQUIRE_SECOND_FACTOR"],
+        by_name=_by_name(),
     )
     return html, status
+
+
+def _by_name() -> str:
+    """This very address with the name "localhost" for its IP address (same scheme, same
+    port): where passkeys work on a laptop's instance."""
+    address = urlsplit(request.host_url)
+    return address._replace(netloc="localhost" + (f":{address.port}" if address.port else "")).geturl().rstrip("/")
 
 
 @bp.get("/settings/security")

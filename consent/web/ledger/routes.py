@@ -169,7 +169,7 @@ def as_of() -> tuple[str, int]:
     form = AsOfForm(request.args)
     state = None
     later: set[str] = set()
-    if form.validate():
+    if request.args and form.validate():  # arriving asks for a date: no error before one is given
         # The end of that day where the person is; a decision dated to that day (noon UTC)
         # counts even where the day ends before noon UTC.
         moment = max(times.end_of_day(form.date.data), datetime.combine(form.date.data, time(12), tzinfo=UTC))

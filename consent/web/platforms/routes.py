@@ -411,7 +411,9 @@ def bulk() -> Response | tuple[str, int]:
     linked = {view.state.directory for view in platforms.list_platforms(s, login) if view.state.directory}
     entries = directory.members(s, pack=pack, category=category, country=country) if step else []
     problem = None
-    if step == "add":
+    if step and not (pack or category):
+        problem = _("Choose a group or a category.")
+    elif step == "add":
         chosen = set(request.form.getlist("slug"))
         picked = [entry for entry in entries if entry.slug in chosen and entry.slug not in linked]
         details = [directory.platform_details(entry) for entry in picked]
