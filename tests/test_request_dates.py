@@ -270,3 +270,25 @@ def test_an_extension_after_the_deadline_extends_nothing(person, client, app):
     assert refused.status_code == 400 and "within the first month" in refused.get_data(as_text=True)
     view = tracked(app, page)
     assert len(events_of(app)) == before and view.due == due and not view.extended
+
+
+def test_a_request_and_its_follow_ups_link_to_each_other(person, client, app):
+    """A reminder and a complaint say which letter they follow up, that letter lists them,
+    and no second reminder is offered once one was sent (found by an outsider's walk)."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    original = post_letter(person, platform_id, step="sent", sent_on="2026-09-01").headers["Location"]
+    original_id = original.rsplit("/", 1)[1]
+    page = client.get(original).get_data(as_text=True)
+    assert f'href="/platforms/{platform_id}"' in page  # back to the platform
+    assert "kind=reminder" in page
+    reminder = post_letter(person, platform_id, kind="reminder", parent=original_id, step="sent").headers["Location"]
+    page = client.get(original).get_data(as_text=True)
+    assert "kind=reminder" not in page and "kind=complaint" in page  # one reminder; the complaint next
+    complaint = post_letter(
+        person, platform_id, kind="complaint", parent=original_id, authority="fr-cnil", channel="post", step="sent"
+    ).headers["Location"]
+    page = client.get(original).get_data(as_text=True)
+    listed = page.split('id="followed-by"', 1)[1].split("</ul>", 1)[0]
+    assert f'href="{reminder}"' in listed and f'href="{complaint}"' in listed
+    for follow_up in (reminder, complaint):
+        assert f'<a href="{original}" id="follows">' in client.get(follow_up).get_data(as_text=True)

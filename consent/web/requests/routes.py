@@ -741,10 +741,14 @@ def _request_page(
     confirm: str | None = None,
 ) -> str:
     """A request's page; a form sent back with its errors replaces the blank one, and
-    ``confirm`` ("sent" or "delete") asks the person to confirm a step first."""
+    ``confirm`` ("sent" or "delete") asks the person to confirm a step first. The letters
+    it follows up, and that follow it up (a reminder, a complaint), are linked both ways."""
+    others = [r for r in requests.list_requests(db.session(), current_user.login) if r.status != "draft"]
     return render_template(
         "requests/show.html",
         item=found,
+        follows=next((r for r in others if r.id == found.parent), None),
+        followed_by=[r for r in others if r.parent == found.id],
         form=form or UpdateForm(formdata=None),
         sent_form=sent_form or SentForm(formdata=None),
         delete_form=DeleteForm(formdata=None),
