@@ -292,3 +292,15 @@ def test_a_request_and_its_follow_ups_link_to_each_other(person, client, app):
     assert f'href="{reminder}"' in listed and f'href="{complaint}"' in listed
     for follow_up in (reminder, complaint):
         assert f'<a href="{original}" id="follows">' in client.get(follow_up).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind", ["objection", "rectification", "restriction"])
+def test_a_letter_that_needs_words_asks_for_them_without_an_error_on_arrival(person, client, kind):
+    """Opening the page is not a mistake: what to add is said as a hint; sending without it
+    is still refused with the same words (found by an outsider's walk)."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    arriving = client.get(f"/platforms/{platform_id}/letter?kind={kind}")
+    page = arriving.get_data(as_text=True)
+    assert arriving.status_code == 200 and 'id="letter-notice"' in page and 'class="flash flash-error" role="alert"' not in page
+    refused = post_letter(person, platform_id, kind=kind, step="sent")
+    assert refused.status_code == 400 and 'class="flash flash-error" role="alert"' in refused.get_data(as_text=True)

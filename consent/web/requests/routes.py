@@ -465,7 +465,10 @@ def compose_letter(platform_id: uuid.UUID) -> Response | tuple[str, int]:
         try:
             composed = _compose(LetterOptions.from_form(form), view, profile, today)
         except LetterError as e:
-            problem = _missing_message(e)
+            if request.method == "GET":  # arriving: what to fill in is a hint, not an error yet
+                notice = _missing_message(e)
+            else:
+                problem = _missing_message(e)
         except RequestError as e:
             problem = _request_message(e)
     if composed is not None:
