@@ -524,3 +524,66 @@ def test_pure_snapshot_and_label_modules_need_no_flask():
     code = "import sys, consent.directory.snapshot, consent.directory.labels; print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy'}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_archive_whose_headers_unpack_past_the_cap_is_refused_before_they_fill_the_memory(monkeypatch):
+    """A GNU long name is read whole by tarfile: it counts towards the unpacked cap, and is
+    refused before it is held (found by an operator's attack pass)."""
+    import gzip
+    import io
+    import tarfile
+    import tracemalloc
+
+    from consent.directory import snapshot as snap
+
+    monkeypatch.setattr(snap, "MAX_ARCHIVE_UNPACKED", 1024 * 1024)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("data-abc/companies/" + "a" * (32 * 1024 * 1024) + ".json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"{}"))
+    bomb = gzip.compress(raw.getvalue(), compresslevel=9)
+    assert len(bomb) < 200_000
+    tracemalloc.start()
+    with pytest.raises(snap.SnapshotError, match="unpacked"):
+        snap.archive_files(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_server_that_drips_bytes_meets_the_deadline():
+    """Each read takes what has arrived, so the deadline holds even when bytes come one by
+    one just within the socket's timeout (found by an operator's attack pass)."""
+    import socket
+    import threading
+    import time
+
+    from consent.services import directory
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        end = time.monotonic() + 6
+        try:
+            while time.monotonic() < end:
+                conn.sendall(b"a")
+                time.sleep(0.3)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    with pytest.raises(directory.DirectoryError, match="longer than 1 seconds"):
+        directory.download(f"http://127.0.0.1:{server.getsockname()[1]}/x.tar.gz", timeout=1.0, deadline=1.0)
+    assert time.monotonic() - started < 4
+    server.close()
+    thread.join(timeout=10)

@@ -165,13 +165,49 @@ def _record_members(archive: tarfile.TarFile) -> Iterator[tuple[str, tarfile.Tar
         yield f"{parts[-2]}/{parts[-1]}", member
 
 
+class _Unpacking(io.RawIOBase):
+    """The archive's bytes as they unpack, refused past ``limit`` before they are read:
+    tarfile reads a header's data (a GNU long name, a pax record) whole, in one call, so
+    counting the members' sizes alone would let a small archive fill the memory."""
+
+    def __init__(self, inner: gzip.GzipFile, limit: int) -> None:
+        self.inner, self.limit = inner, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.inner.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.inner.seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self.limit + 1 if size is None or size < 0 else size
+        if self.inner.tell() + wanted > self.limit:
+            wanted = self.limit + 1 - self.inner.tell()
+        data = self.inner.read(max(wanted, 0))
+        if self.inner.tell() > self.limit:
+            raise SnapshotError(f"expected at most {self.limit:,} bytes unpacked, got more")
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def archive_files(data: bytes) -> tuple[dict[str, bytes], str]:
     """The record files of a .tar.gz checkout (as GitHub serves it), {"companies/x.json":
     its bytes}, and the commit the archive names ("" if none). Nothing in the archive is
     written, run or followed; a file over MAX_RECORD_BYTES is read only far enough for the
     import to refuse it as too large."""
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")
+        unpacking = _Unpacking(gzip.GzipFile(fileobj=io.BytesIO(data)), MAX_ARCHIVE_UNPACKED)
+        archive = tarfile.open(fileobj=unpacking, mode="r:")
     except (tarfile.TarError, OSError, EOFError) as e:
         raise SnapshotError(f"not a .tar.gz archive: {e}") from None
     found: dict[str, bytes] = {}

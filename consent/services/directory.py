@@ -568,7 +568,8 @@ def download(url: str, *, timeout: float = DOWNLOAD_TIMEOUT, deadline: float = D
         with _opener().open(request, timeout=timeout) as response:
             chunks: list[bytes] = []
             size = 0
-            while chunk := response.read(64 * 1024):
+            # read1: whatever has arrived, so a server dripping bytes meets the deadline too.
+            while chunk := response.read1(64 * 1024):
                 size += len(chunk)
                 if size > snap.MAX_ARCHIVE_BYTES:
                     raise DirectoryError(f"{url}: expected at most {snap.MAX_ARCHIVE_BYTES:,} bytes, got more")
