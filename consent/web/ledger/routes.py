@@ -58,7 +58,7 @@ class FilterForm(ConsentForm):
         invalid_choice_message=_l("Choose a kind of event from the list."),
     )
     start = DateField(_l("From"), validators=[Optional(), plausible_date])
-    end = DateField(_l("To"), validators=[Optional(), plausible_date])
+    end = DateField(_l("Until"), validators=[Optional(), plausible_date])
 
     def __init__(self, *args: object, names: dict[str, str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
