@@ -182,7 +182,8 @@ def create_demo(
     public page a letter citing the ledger points to (empty: the letter names none)."""
     now = now or datetime.now(UTC)
     email = f"demo-{secrets.token_hex(4)}@example.org"
-    password = "-".join(secrets.choice(_WORDS) for _ in range(4)) + f"-{secrets.randbelow(100)}"
+    # Six words and a number: four could repeat a word and fall short of the password policy.
+    password = "-".join(secrets.choice(_WORDS) for _ in range(6)) + f"-{secrets.randbelow(10_000)}"
     start = now - timedelta(days=400)
     login = accounts.register(s, settings, email=email, password=password, now=start).login
     ids, second_thoughts = _platforms(s, login, start)

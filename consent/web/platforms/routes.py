@@ -78,7 +78,7 @@ def index() -> tuple[str, int]:
     valid = form.validate()
     wanted = (
         platforms.PlatformFilter(
-            query=_text(form.q), uses=form.uses.data or "", category=form.category.data or "", shown=form.shown.data
+            query=_text(form.q), uses=form.uses.data or "", category=form.category.data or "", shown=form.shown.data or "current"
         )
         if valid
         else platforms.PlatformFilter()
