@@ -253,12 +253,15 @@ def load_directory_snapshot_if_empty(*, strict: bool = True) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from consent.archive.cli import export_account_command, import_account_command
     from consent.ledger.verify import verify_command
     from consent.witness.cli import witness_group
 
     app.cli.add_command(db_group)
     app.cli.add_command(create_user)
     app.cli.add_command(export_command)
+    app.cli.add_command(export_account_command)
+    app.cli.add_command(import_account_command)
     app.cli.add_command(rebuild_state_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(directory_group)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from consent.web.account import email, routes, security  # noqa: F401  (routes attach themselves to bp)
+from consent.web.account import archive, email, routes, security  # noqa: F401  (routes attach themselves to bp)
