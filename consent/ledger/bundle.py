@@ -9,7 +9,12 @@ Layout (docs/ledger-format.md is the reference)::
      "checkpoint": "<the latest signed checkpoint>",
      "entries": [
        {"leaf": "<base64 leaf hash>", "event": {...}, "checkpoint": "<signed checkpoint>"},
+       {"leaf": "<base64 leaf hash>", "redacted": true, "checkpoint": "<signed checkpoint>"},
        ...]}
+
+A redacted entry keeps its leaf but not its event (the person erased the platform it was
+about); it verifies only if a later ``platform.erased`` event, itself in the signed tree,
+names its index.
 
 The header comes before the entries, so a verifier can check entry after entry while it
 reads, keeping only the tree's frontier in memory (O(log n)), whatever the size. Parsing
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
 FORMAT = "consent-ledger-bundle/v1"
 _HEADER = ("format", "origin", "verifier_key", "size", "checkpoint")
 _ENTRY = frozenset({"leaf", "event", "checkpoint"})
+#: An entry whose event was erased: its leaf hash stays, ``"redacted": true`` replaces it.
+_REDACTED_ENTRY = frozenset({"leaf", "redacted", "checkpoint"})
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -76,8 +83,11 @@ class TextSink(Protocol):
 
 @dataclass(frozen=True)
 class Entry:
-    event: dict[str, Any]
+    """One entry to write: an event, or (``event`` None) the leaf hash of a redacted one."""
+
+    event: dict[str, Any] | None
     checkpoint: str | None = None
+    leaf: bytes | None = None
 
 
 def write_bundle(out: TextSink, *, key: VerifierKey, latest: str, size: int, entries: Iterable[Entry]) -> int:
@@ -86,8 +96,14 @@ def write_bundle(out: TextSink, *, key: VerifierKey, latest: str, size: int, ent
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ',\n"entries": [')
     count = 0
     for entry in entries:
-        raw = events.encode(entry.event)
-        item: dict[str, Any] = {"leaf": base64.b64encode(leaf_hash(raw)).decode(), "event": entry.event}
+        item: dict[str, Any]
+        if entry.event is None:
+            if entry.leaf is None:
+                raise ValueError("a redacted entry needs its leaf hash")
+            item = {"leaf": base64.b64encode(entry.leaf).decode(), "redacted": True}
+        else:
+            raw = events.encode(entry.event)
+            item = {"leaf": base64.b64encode(leaf_hash(raw)).decode(), "event": entry.event}
         if entry.checkpoint is not None:
             item["checkpoint"] = entry.checkpoint
         out.write(("," if count else "") + "\n" + json.dumps(item, ensure_ascii=False, sort_keys=True))
@@ -110,6 +126,8 @@ class Report:
     root: str = ""
     first_recorded: str | None = None
     last_recorded: str | None = None
+    #: Indexes of the events whose payloads were erased, each named by a signed erasure.
+    redacted: list[int] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     #: Verified witness cosignatures on the newest checkpoint.
     cosignatures: list[Cosignature] = field(default_factory=list)
@@ -353,8 +371,10 @@ class _Parser:
             if kind != "start_map":
                 raise VerificationError(f"entry {position}: expected a JSON object, got {_NAMES[kind]}")
             entry = self.value(kind, value)
-            if not {"leaf", "event"} <= set(entry) <= _ENTRY:
-                unknown = sorted(set(entry) - _ENTRY)
+            if "redacted" in entry and "event" not in entry:
+                _check_redacted_members(entry, position)
+            elif not {"leaf", "event"} <= set(entry) <= _ENTRY:
+                unknown = sorted(set(entry) - _ENTRY - _REDACTED_ENTRY)
                 got = f"the unknown member(s) {', '.join(map(repr, unknown))}" if unknown else f"{sorted(entry)}"
                 raise VerificationError(f"entry {position}: expected leaf, event and an optional checkpoint, got {got}")
             yield entry
@@ -371,6 +391,16 @@ class _Parser:
                 pass
         except (ijson.JSONError, UnicodeDecodeError) as e:
             raise _json_error(e, self.where) from None
+
+
+def _check_redacted_members(entry: dict[str, Any], position: int) -> None:
+    if not {"leaf", "redacted"} <= set(entry) <= _REDACTED_ENTRY:
+        raise VerificationError(
+            f"entry {position}: expected a redacted entry to have leaf, redacted and an optional checkpoint, "
+            f"got {sorted(entry)}"
+        )
+    if entry["redacted"] is not True:
+        raise VerificationError(f"entry {position}: expected redacted to be true, got {_brief(entry['redacted'])}")
 
 
 def _brief(value: Any) -> str:
@@ -402,7 +432,7 @@ def _key(header: dict[str, Any], expected: VerifierKey | None) -> VerifierKey:
     return key
 
 
-def _leaf(entry: dict[str, Any], position: int) -> tuple[dict[str, Any], bytes, str | None]:
+def _leaf(entry: dict[str, Any], position: int) -> tuple[dict[str, Any] | None, bytes, str | None]:
     leaf_text = entry["leaf"]
     try:
         if not isinstance(leaf_text, str):
@@ -410,10 +440,12 @@ def _leaf(entry: dict[str, Any], position: int) -> tuple[dict[str, Any], bytes, 
         leaf = base64.b64decode(leaf_text, validate=True)
     except binascii.Error:
         raise VerificationError(f"entry {position}: the leaf hash is not base64") from None
+    if len(leaf) != 32:
+        raise VerificationError(f"entry {position}: expected a leaf hash of 32 bytes, got {len(leaf)}")
     checkpoint = entry.get("checkpoint")
     if "checkpoint" in entry and not isinstance(checkpoint, str):
         raise VerificationError(f"entry {position}: expected the checkpoint as a string")
-    return entry["event"], leaf, checkpoint
+    return entry.get("event"), leaf, checkpoint
 
 
 def _index_of(entry: Any) -> Any:
@@ -424,6 +456,8 @@ def _index_of(entry: Any) -> Any:
 
 def _check_position(position: int, entry: Any, previous: Any, following: Any) -> None:
     """Name what happened when an entry is not where its index says it belongs."""
+    if "event" not in entry:
+        return  # redacted: its place is fixed by its leaf in the tree, checked by every checkpoint
     index = _index_of(entry)
     if index == position:
         return
@@ -535,6 +569,15 @@ class _HeldPins:
                     f"({h.name}): this is another history (a fork)"
                 )
 
+    def redacted(self, position: int, leaf: bytes) -> None:
+        """A held receipt of an event since erased: its event must still hash to the leaf."""
+        for h in self.by_index.get(position, ()):
+            if h.event is not None and leaf_hash(h.event) != leaf:
+                raise VerificationError(
+                    f"the bundle's redacted event {position} has another leaf than the event {position} in the "
+                    f"{h.kind} you hold ({h.name}): this is another history (a fork)"
+                )
+
     def tree(self, frontier: Frontier) -> None:
         for h in self.by_size.get(frontier.size, ()):
             root = frontier.root()
@@ -577,6 +620,8 @@ def verify_bundle(
     frontier = Frontier()
     previous: Any = None
     uncovered_from: int | None = None
+    #: Redacted entries no signed erasure has named yet (an erasure comes after them).
+    unexplained: set[int] = set()
     items = parser.entries()
     # One entry of look-ahead, to tell two swapped events from a missing one.
     current = next(items, None)
@@ -585,11 +630,19 @@ def verify_bundle(
         following = next(items, None)
         _check_position(position, current, previous, following)
         event, leaf, note = _leaf(current, position)
-        events.check_event(event, index=position)
-        canonical = events.encode(event)
-        if leaf_hash(canonical) != leaf:
-            raise VerificationError(f"event {position} was changed: it no longer hashes to its leaf")
-        pins.event(position, canonical)
+        if event is None:
+            unexplained.add(position)  # until a signed erasure names it
+            report.redacted.append(position)
+            pins.redacted(position, leaf)
+        else:
+            events.check_event(event, index=position)
+            canonical = events.encode(event)
+            if leaf_hash(canonical) != leaf:
+                raise VerificationError(f"event {position} was changed: it no longer hashes to its leaf")
+            pins.event(position, canonical)
+            unexplained.difference_update(events.redacted_by(event))
+            report.first_recorded = report.first_recorded or event["recorded"]
+            report.last_recorded = event["recorded"]
         frontier.append(leaf)
         pins.tree(frontier)
         if note is None:
@@ -598,12 +651,16 @@ def verify_bundle(
             _check_checkpoint(note, key, frontier, position, verify_signature=all_signatures)
             uncovered_from = None
             report.checkpoints += 1
-        report.first_recorded = report.first_recorded or event["recorded"]
-        report.last_recorded = event["recorded"]
         previous, current, position = current, following, position + 1
     report.events = position
     if position == 0:
         raise VerificationError("bundle: it holds no events")
+    if unexplained:
+        first = min(unexplained)
+        raise VerificationError(
+            f"event {first} has no event, and no signed platform.erased event names it: "
+            "a payload removed without the person's erasure"
+        )
     if uncovered_from is not None:
         raise VerificationError(f"events {uncovered_from} to {position - 1} are not covered by any signed checkpoint")
     if latest.size > position:
@@ -624,8 +681,14 @@ def verify_bundle(
             "checkpoints matched the recomputed tree by hashing, their signatures not verified "
             "(--all-signatures verifies them)"
         )
+    redacted = ""
+    if report.redacted:
+        redacted = (
+            f" ({len(report.redacted)} of them redacted: their leaf only, each named by a signed platform.erased "
+            f"event: {', '.join(map(str, report.redacted))})"
+        )
     report.checks = [
-        f"{position} events, each in its place (indexes 0 to {position - 1}) and hashing to its leaf",
+        f"{position} events, each in its place (indexes 0 to {position - 1}) and hashing to its leaf{redacted}",
         f"{report.checkpoints} checkpoints, each naming the key {key} and matching the tree of the events before it",
         signatures,
         "every checkpoint is therefore consistent with every later one",

@@ -42,6 +42,10 @@ REQUEST_UPDATED = "request.updated"
 #: an event, so that the record the app seals of them moves with the signed ledger, and an
 #: older version written back shows. ``data.records`` names the kinds that changed.
 RECORDS_SEALED = "records.sealed"
+#: The person erased everything the app held about a platform: ``data.redacted`` names the
+#: indexes of the earlier events whose payloads went (their leaf hashes stay in the tree).
+#: Signed like any event, it is what tells a redaction from an operator blanking rows.
+PLATFORM_ERASED = "platform.erased"
 
 TYPES = frozenset(
     {
@@ -57,6 +61,7 @@ TYPES = frozenset(
         LETTER_SENT,
         REQUEST_UPDATED,
         RECORDS_SEALED,
+        PLATFORM_ERASED,
     }
 )
 #: Events about letters and requests: they change no use, and carry hashes, not text.
@@ -162,3 +167,20 @@ def check_event(event: Any, *, index: int | None = None) -> None:
             raise VerificationError("event: expected data.records, a non-empty list of kinds of records")
         if any(kind not in RECORD_KINDS for kind in records) or records != sorted(set(records)):
             raise VerificationError(f"event: expected records among {sorted(RECORD_KINDS)}, sorted, each once")
+    if event["type"] == PLATFORM_ERASED:
+        _check_erasure(event)
+
+
+def _check_erasure(event: dict[str, Any]) -> None:
+    redacted = event["data"].get("redacted")
+    if set(event["data"]) != {"redacted"} or not isinstance(redacted, list) or not redacted:
+        raise VerificationError("event: expected data.redacted, a non-empty list of the indexes erased")
+    if any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < event["index"] for i in redacted):
+        raise VerificationError(f"event: expected redacted indexes of earlier events (below {event['index']})")
+    if redacted != sorted(set(redacted)):
+        raise VerificationError("event: expected the redacted indexes sorted, each once")
+
+
+def redacted_by(event: dict[str, Any]) -> list[int]:
+    """The indexes an event's signature vouches were erased: those of a ``platform.erased``."""
+    return list(event["data"]["redacted"]) if event["type"] == PLATFORM_ERASED else []

@@ -1,5 +1,8 @@
 """What a ledger's events add up to: the platforms and where each use of the data stands.
 
+Redacted events (their platform erased) are not among the events replayed: an erased
+platform is simply absent, and its ``platform.erased`` event removes whatever is left.
+
 The database keeps this state as a projection, written with each append; ``replay``
 computes it from the events alone, for any past moment, and `consent rebuild-state`
 uses it to rebuild the projection. One set of rules serves all three.
@@ -86,9 +89,16 @@ STATUS_OF = {
 
 
 #: What an archived platform still takes: a withdrawal (the person's right whatever the
-#: platform's state, GDPR Art. 7(3)), a lapse, letters and answers, and its return.
+#: platform's state, GDPR Art. 7(3)), a lapse, letters and answers, its return, and its
+#: erasure (the person's right too, GDPR Art. 17).
 _WHILE_ARCHIVED = frozenset(
-    {events.USE_WITHDRAWN, events.USE_EXPIRED, events.PLATFORM_UNARCHIVED, *events.REQUEST_TYPES}
+    {
+        events.USE_WITHDRAWN,
+        events.USE_EXPIRED,
+        events.PLATFORM_UNARCHIVED,
+        events.PLATFORM_ERASED,
+        *events.REQUEST_TYPES,
+    }
 )
 
 
@@ -120,6 +130,12 @@ class LedgerState:
                     setattr(platform, name, data[name])
         elif kind == events.PLATFORM_ARCHIVED:
             platform.archived = True
+        elif kind == events.PLATFORM_ERASED:
+            # Its earlier events are redacted (a replay never sees them): whatever a lenient
+            # replay made of the platform goes, with its uses.
+            del self.platforms[platform_id]
+            for use_id in [u.id for u in self.uses.values() if u.platform == platform_id]:
+                del self.uses[use_id]
         elif kind == events.PLATFORM_UNARCHIVED:
             if strict and not platform.archived:
                 raise DecisionError("not_archived", f"platform {platform_id} is not archived")

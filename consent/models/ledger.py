@@ -38,7 +38,10 @@ class LedgerEntry(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     index: Mapped[int] = mapped_column(primary_key=True)
     leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-    event: Mapped[bytes] = mapped_column(Sealed())
+    #: None once the person erased the platform it is about: the leaf stays, so the tree
+    #: and every checkpoint still verify, and a signed ``platform.erased`` event later in
+    #: the ledger names this index (without one, a missing payload is tampering).
+    event: Mapped[bytes | None] = mapped_column(Sealed())
 
 
 class LedgerCheckpoint(Base):

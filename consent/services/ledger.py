@@ -99,6 +99,36 @@ class LedgerWriter:
         self._append(event)
         return event
 
+    def erase_platform(self, platform: uuid.UUID) -> dict[str, Any]:
+        """Redact every event about ``platform`` (its payload goes, its leaf stays), then
+        append the signed ``platform.erased`` event that names them. The caller removes the
+        platform's rows; DecisionError if the platform is not the person's."""
+        state, platform_row, _ = self._load(platform, None)
+        if platform_row is None:
+            raise DecisionError("unknown", f"no platform {platform}")
+        about = [
+            entry
+            for entry in self.s.scalars(
+                sa.select(LedgerEntry)
+                .where(LedgerEntry.user_id == self.login.user.id, LedgerEntry.event.is_not(None))
+                .order_by(LedgerEntry.index)
+            )
+            if json.loads(self.login.vault.read_bytes(entry, "event")).get("platform") == str(platform)
+        ]
+        event = events.new_event(
+            index=self.frontier.size,
+            type=events.PLATFORM_ERASED,
+            at=self.now,
+            recorded=self.now,
+            platform=platform,
+            data={"redacted": [entry.index for entry in about]},
+        )
+        state.apply(event)
+        for entry in about:
+            entry.event = None
+        self._append(event)
+        return event
+
     def _append(self, event: dict[str, Any]) -> None:
         appended = ledger.append(self.frontier, self.signer, event)
         user_id = self.login.user.id
@@ -157,7 +187,9 @@ class LedgerWriter:
 
 def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Generator[dict[str, Any], None, None]:
     """Every event of the person's ledger, in order, decrypted one at a time (after the
-    integrity check, unless the caller is the one repairing what it checks)."""
+    integrity check, unless the caller is the one repairing what it checks). Redacted
+    events (their platform erased) are left out: there is nothing left of them to read;
+    ``redacted_indexes`` names them."""
     if checked:
         integrity.check(s, login)
     query = (
@@ -167,15 +199,51 @@ def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Gene
         .execution_options(yield_per=500)
     )
     # Streamed (a server-side cursor on PostgreSQL): closed however the reading ends.
+    blank: list[int] = []
+    erased: set[int] = set()
     with contextlib.closing(s.scalars(query)) as entries:
         for entry in entries:
-            yield json.loads(login.vault.read_bytes(entry, "event"))
+            if entry.event is None:
+                blank.append(entry.index)
+                continue
+            event = json.loads(login.vault.read_bytes(entry, "event"))
+            erased.update(events.redacted_by(event))
+            yield event
+    # Known only at the end (an erasure follows what it erased): a payload gone without the
+    # person's signed erasure is an operator's doing, not a redaction.
+    unexplained = [index for index in blank if index not in erased]
+    if unexplained:
+        raise IntegrityAlarm(
+            [
+                (
+                    "missing",
+                    f"ledger_entries:{index}: its details were deleted, and no erasure signed with your key names it",
+                )
+                for index in unexplained[:20]
+            ]
+        )
 
 
 def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | None:
+    """Event ``index``; None if there is none, or if it was erased (``redacted_indexes``)."""
     integrity.check(s, login)
     entry = s.get(LedgerEntry, (login.user.id, index))
-    return None if entry is None else json.loads(login.vault.read_bytes(entry, "event"))
+    if entry is None or entry.event is None:
+        return None
+    event: dict[str, Any] = json.loads(login.vault.read_bytes(entry, "event"))
+    return event
+
+
+def redacted_indexes(s: Session, login: ActiveLogin) -> list[int]:
+    """The indexes of the events whose payloads the person erased (with their platforms)."""
+    integrity.check(s, login)
+    return list(
+        s.scalars(
+            sa.select(LedgerEntry.index)
+            .where(LedgerEntry.user_id == login.user.id, LedgerEntry.event.is_(None))
+            .order_by(LedgerEntry.index)
+        )
+    )
 
 
 def state_at(s: Session, login: ActiveLogin, moment: datetime) -> LedgerState:
@@ -265,11 +333,21 @@ def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
     if size == 0 or latest is None:
         raise VerificationError("the ledger is empty: there is nothing to export yet")
     key = integrity.signer(login).verifier  # from the sealed private key, whatever the stored copy says
-    with (
-        contextlib.closing(_checkpoints(s, login.user)) as notes,
-        contextlib.closing(iter_events(s, login, checked=False)) as recorded,
-    ):
-        entries = (bundle.Entry(event, notes.upto(event["index"] + 1)) for event in recorded)
+    query = (
+        sa.select(LedgerEntry)
+        .where(LedgerEntry.user_id == login.user.id)
+        .order_by(LedgerEntry.index)
+        .execution_options(yield_per=500)
+    )
+    with contextlib.closing(_checkpoints(s, login.user)) as notes, contextlib.closing(s.scalars(query)) as stored:
+        entries = (
+            bundle.Entry(
+                None if row.event is None else json.loads(login.vault.read_bytes(row, "event")),
+                notes.upto(row.index + 1),
+                leaf=row.leaf_hash,
+            )
+            for row in stored
+        )
         return bundle.write_bundle(out, key=key, latest=latest, size=size, entries=entries)
 
 
@@ -320,6 +398,8 @@ class LedgerCheck:
     checkpoints: int = 0
     root: str = ""
     key: str = ""
+    #: Indexes of the events the person erased, each named by a signed ``platform.erased``.
+    redacted: list[int] = field(default_factory=list)
     #: What is wrong with the signed ledger itself.
     problems: list[str] = field(default_factory=list)
     #: What is wrong with the records kept beside it (IntegrityAlarm's (kind, detail)).
@@ -334,7 +414,11 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
     """Check the stored ledger: every event decrypts and hashes to its leaf, indexes run
     without a gap, every checkpoint is signed by the person's key and matches the tree of
     the events before it (so successive checkpoints are consistent), and the head agrees;
-    ``with_state``, also that everything else the app keeps is what it last sealed."""
+    ``with_state``, also that everything else the app keeps is what it last sealed.
+
+    An event without its payload passes only if a signed ``platform.erased`` event names
+    it (then it is reported in ``redacted``); an erased event whose payload is back is a
+    problem too (the erasure's promise broken)."""
     try:
         key = verifier_key(login)
     except IntegrityAlarm as alarm:
@@ -353,18 +437,28 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
         ) as stored,
     ):
         frontier = Frontier()
+        blank: list[int] = []  # payloads missing, explained only by a later signed erasure
+        erased: set[int] = set()
+        present: set[int] = set()
         for entry in stored:
             if len(check.problems) >= 20:
                 break
             if entry.index != frontier.size:
                 check.problems.append(f"event {frontier.size} is missing (the next stored event is {entry.index})")
                 break
-            try:
-                raw = login.vault.read_bytes(entry, "event")
-                events.check_event(json.loads(raw), index=entry.index)
-            except (DecryptionError, VerificationError, ValueError) as e:
-                check.problems.append(f"event {entry.index} cannot be read: {e}")
-                raw = b""
+            raw = b""
+            if entry.event is None:
+                blank.append(entry.index)
+            else:
+                try:
+                    raw = login.vault.read_bytes(entry, "event")
+                    event = json.loads(raw)
+                    events.check_event(event, index=entry.index)
+                    erased.update(events.redacted_by(event))
+                    present.add(entry.index)
+                except (DecryptionError, VerificationError, ValueError) as e:
+                    check.problems.append(f"event {entry.index} cannot be read: {e}")
+                    raw = b""
             if raw and leaf_hash(raw) != entry.leaf_hash:
                 check.problems.append(f"event {entry.index} does not hash to its leaf")
             frontier.append(entry.leaf_hash)
@@ -380,6 +474,15 @@ def verify(s: Session, login: ActiveLogin, *, with_state: bool = True) -> Ledger
                     check.problems.append(f"checkpoint {frontier.size} does not match the events before it")
         check.events = frontier.size
         check.root = base64.b64encode(frontier.root()).decode()
+        check.redacted = [index for index in blank if index in erased]
+        check.problems += [
+            f"event {index} has no details, and no erasure signed with your key names it"
+            for index in blank
+            if index not in erased
+        ][:20]
+        check.problems += [
+            f"event {index} was erased, but its details are stored again" for index in sorted(erased & present)
+        ][:20]
         for size in notes.rest():
             check.problems.append(f"checkpoint {size} signs events that are not in the ledger")
     head = s.get(LedgerHead, login.user.id)
