@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -170,6 +171,46 @@ class EndLoginForm(ConsentForm):
 class AddPasskeyForm(ConsentForm):
     response = HiddenField(validators=[DataRequired(_l("Your browser did not make a passkey.")), Length(max=20000)])
     name = StringField(_l("Name"), default="", validators=[Length(max=60)], description=_l("For instance: laptop"))
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ExportArchiveForm(ConsentForm):
+    """The account archive to download (consent.services.archive)."""
+
+    encrypt = BooleanField(_l("Encrypt the archive with a passphrase (recommended)"), default=True)
+    passphrase = PasswordField(
+        _l("Passphrase"),
+        validators=[Length(max=1024)],
+        description=_l("You will need it to open the archive: keep it apart from the archive."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_passphrase = PasswordField(
+        _l("Passphrase again"), validators=[Length(max=1024)], render_kw={"autocomplete": "new-password"}
+    )
+    current = PasswordField(
+        _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
+    )
+
+    def validate_passphrase(self, field: PasswordField) -> None:
+        if self.encrypt.data and len(field.data or "") < 8:
+            raise ValidationError(_("Choose a passphrase of at least 8 characters, or untick encryption."))
+
+    def validate_confirm_passphrase(self, field: PasswordField) -> None:
+        if self.encrypt.data and field.data != self.passphrase.data:
+            raise ValidationError(_("The two passphrases differ."))
+
+
+class ImportArchiveForm(ConsentForm):
+    """An archive made elsewhere, to become this (still empty) account."""
+
+    archive = FileField(
+        _l("Account archive (.zip or .zip.age)"), validators=[FileRequired(_l("Choose the archive file."))]
+    )
+    passphrase = PasswordField(
+        _l("Its passphrase, if it is encrypted"), validators=[Length(max=1024)], render_kw={"autocomplete": "off"}
+    )
     current = PasswordField(
         _l("Current password"), validators=_CURRENT_PASSWORD, render_kw={"autocomplete": "current-password"}
     )
