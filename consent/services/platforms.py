@@ -33,7 +33,7 @@ from consent.ledger.state import (
     PlatformState,
     UseState,
 )
-from consent.models import Platform, Use
+from consent.models import Platform, Request, RequestFile, Use
 from consent.services import integrity
 from consent.services import ledger as ledger_service
 from consent.services.accounts import ActiveLogin
@@ -194,6 +194,67 @@ def unarchive_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID, *
     with integrity.personal_transaction(s, login):
         _own_platform(s, login, platform_id)
         LedgerWriter(s, login, now or _now()).record(events.PLATFORM_UNARCHIVED, platform=platform_id)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a platform removes: its uses, its requests (letters and answers), the
+    files of those answers, and the payloads of its ledger events (their leaves stay)."""
+
+    uses: int
+    requests: int
+    files: int
+    events: int
+
+
+def erasure(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> Erasure | None:
+    """What ``erase_platform`` would remove now (None: no such platform of the person's)."""
+    view = get_platform(s, login, platform_id)
+    if view is None:
+        return None
+    requests = _requests_of(s, login, platform_id)
+    files = _files_of(s, login, requests)
+    about = sum(1 for e in ledger_service.iter_events(s, login) if e.get("platform") == view.id)
+    return Erasure(len(view.uses), len(requests), len(files), about)
+
+
+def erase_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID, *, now: datetime | None = None) -> Erasure:
+    """Erase everything the app holds about one platform (GDPR Art. 17 applied to oneself):
+    the platform, its uses, its requests and their files, and the payloads of its ledger
+    events, redacted by a signed ``platform.erased`` event that names them. The tree keeps
+    every leaf, so every checkpoint still verifies. DecisionError("unknown") if the
+    platform is not the person's; the caller has had the person confirm (password)."""
+    with integrity.personal_transaction(s, login):
+        platform = _own_platform(s, login, platform_id)
+        uses = list(s.scalars(sa.select(Use).where(Use.platform_id == platform_id, Use.user_id == login.user.id)))
+        requests = _requests_of(s, login, platform_id)
+        files = _files_of(s, login, requests)
+        event = LedgerWriter(s, login, now or _now()).erase_platform(platform_id)
+        # Children first, a flush each: the rows have no ORM relationships to order them by,
+        # and each deletion must reach the personal transaction's record (its manifest).
+        for rows in (files, requests, uses, [platform]):
+            for row in rows:
+                s.delete(row)
+            s.flush()
+    return Erasure(len(uses), len(requests), len(files), len(event["data"]["redacted"]))
+
+
+def _requests_of(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> list[Request]:
+    return list(
+        s.scalars(sa.select(Request).where(Request.platform_id == platform_id, Request.user_id == login.user.id))
+    )
+
+
+def _files_of(s: Session, login: ActiveLogin, requests: Sequence[Request]) -> list[RequestFile]:
+    if not requests:
+        return []
+    return list(
+        s.scalars(
+            sa.select(RequestFile).where(
+                RequestFile.request_id.in_([r.id for r in requests]), RequestFile.user_id == login.user.id
+            )
+        )
+    )
 
 
 def _own_platform(s: Session, login: ActiveLogin, platform_id: uuid.UUID) -> Platform:

@@ -10,6 +10,7 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -143,6 +144,20 @@ class UndoForm(ConsentForm):
 
 class ArchiveForm(ConsentForm):
     pass
+
+
+class EraseForm(ConsentForm):
+    """Erasing a platform cannot be undone: the password again, and a box ticked."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    understood = BooleanField(
+        _l("I understand that what this app holds about this platform will be erased for good."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )
 
 
 class PlatformSearchForm(ConsentForm):

@@ -14,23 +14,26 @@ from wtforms import Field
 from consent import db, vocabulary
 from consent.directory import labels
 from consent.directory.search import domain
-from consent.errors import DecisionError
+from consent.errors import DecisionError, WrongPassword
 from consent.ledger.state import UseState
-from consent.services import directory, ledger, platforms, profiles
+from consent.services import accounts, directory, ledger, platforms, profiles
 from consent.services.platforms import Identifier
 from consent.web.decisions import decision_message, decision_moment
 from consent.web.ledger.views import describe, timeline_for
+from consent.web.logins import account_settings
 from consent.web.pages import form_page, safe_next
 from consent.web.platforms import bp
 from consent.web.platforms.forms import (
     ArchiveForm,
     DecisionForm,
+    EraseForm,
     PlatformForm,
     PlatformSearchForm,
     UndoForm,
     UseForm,
 )
 from consent.web.platforms.wrapping import breakable
+from consent.web.second_factor import fresh_factor_required
 
 _DETAILS = ("name", "website", "email", "address", "country", "dpo", "categories", "other_categories", "directory")
 
@@ -272,6 +275,44 @@ def unarchive(platform_id: uuid.UUID) -> Response:
     else:
         flash(_("The platform is back among your current platforms."), "success")
     return redirect(url_for("platforms.show", platform_id=platform_id))
+
+
+@bp.route("/platforms/<uuid:platform_id>/erase", methods=["GET", "POST"])
+@login_required
+@fresh_factor_required()
+def erase(platform_id: uuid.UUID) -> Response | tuple[str, int]:
+    """Erase what the app holds about a platform: a page that says what goes and what stays,
+    then the password again (and the second factor, like deleting the account)."""
+    s, login = db.session(), current_user.login
+    view = _platform_or_404(platform_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            accounts.confirm_password(s, account_settings(), login, form.current.data)
+        except WrongPassword:
+            form.current.errors.append(_("The current password is wrong."))
+        else:
+            try:
+                done = platforms.erase_platform(s, login, platform_id)
+            except DecisionError as e:
+                if e.reason == "unknown":
+                    abort(404)
+                raise
+            flash(
+                ngettext(
+                    "Everything this app held about the platform is erased. %(num)d event of your ledger is "
+                    "now redacted: its trace stays, so your ledger still verifies.",
+                    "Everything this app held about the platform is erased. %(num)d events of your ledger are "
+                    "now redacted: their traces stay, so your ledger still verifies.",
+                    done.events,
+                ),
+                "success",
+            )
+            return redirect(url_for("platforms.index"))
+    found = platforms.erasure(s, login, platform_id)
+    if found is None:
+        abort(404)
+    return form_page("platforms/erase.html", form=form, platform=view, erasure=found)
 
 
 @bp.get("/platforms/<uuid:platform_id>/uses")
