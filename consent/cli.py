@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -20,6 +23,9 @@ from consent.errors import (
     WeakPassword,
 )
 from consent.services.accounts import AccountSettings, ActiveLogin
+
+if TYPE_CHECKING:
+    from consent.services import backup
 
 
 def _create_app() -> Flask:
@@ -45,11 +51,58 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Create or upgrade the database schema."""
-    migrate.upgrade(db.engine(), revision)
-    click.echo(f"Database is at revision {revision}.")
-    if revision == "head":  # first start: a fresh install finds companies at once
+    """Create or upgrade the database schema (never down: see `consent db downgrade`)."""
+    engine = db.engine()
+    target = _resolve_revision(revision)
+    before = migrate.current(engine)
+    click.echo(f"Database was at revision {migrate.label(before)}.")
+    if migrate.position(target) < migrate.position(before):
+        raise click.ClickException(
+            f"upgrade never goes down: {migrate.label(target)} is older than {migrate.label(before)}; "
+            f"to go back, run: consent db downgrade {target or migrate.BASE}"
+        )
+    if target != before:
+        migrate.upgrade(engine, target or migrate.BASE)
+    click.echo(f"Database is at revision {migrate.label(migrate.current(engine))}.")
+    if target == migrate.head():  # first start: a fresh install finds companies at once
         load_directory_snapshot_if_empty(strict=False)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Take the database schema back to REVISION (an id, or base): what later revisions
+    added is dropped, with its data."""
+    engine = db.engine()
+    target = _resolve_revision(revision)
+    before = migrate.current(engine)
+    click.echo(f"Database is at revision {migrate.label(before)}.")
+    if migrate.position(target) > migrate.position(before):
+        raise click.ClickException(
+            f"downgrade never goes up: {migrate.label(target)} is newer than {migrate.label(before)}; "
+            "run: consent db upgrade"
+        )
+    if target == before:
+        click.echo("Nothing to do.")
+        return
+    if not yes:
+        click.confirm(
+            f"Downgrade to {migrate.label(target)}? Tables and columns added since are dropped with their data "
+            "(make a backup first: consent backup PATH)",
+            abort=True,
+            err=True,
+        )
+    migrate.downgrade(engine, target or migrate.BASE)
+    click.echo(f"Database is at revision {migrate.label(migrate.current(engine))}.")
+
+
+def _resolve_revision(revision: str) -> str | None:
+    try:
+        return migrate.resolve(revision)
+    except migrate.UnknownRevision as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _read_password(*, confirm: bool = True) -> str:
@@ -120,6 +173,136 @@ def export_command(email: str, output: Path | None) -> None:
     finally:
         accounts.log_out(db.session(), login.token)
     click.echo(f"Exported {count} events.", err=True)
+
+
+def _read_passphrase(*, confirm: bool) -> str:
+    """The backup's passphrase from the terminal (twice when it is new), or the first line of standard input."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a backup of the instance to PATH while it runs: the database (SQLite) and the
+    secrets that open it, encrypted with a passphrase read from the terminal or standard
+    input. On PostgreSQL, the secrets and the description; pg_dump writes the data."""
+    from consent.services import backup
+
+    if path.exists():  # before asking for a passphrase
+        raise click.ClickException(f"{path} exists: a backup is never written over a file; choose another name")
+    passphrase = _read_passphrase(confirm=True)
+    secrets = {key.lower(): str(current_app.config[key]) for key in backup.SECRET_SETTINGS if current_app.config[key]}
+    engine = db.engine()
+    try:
+        if engine.dialect.name == "sqlite":
+            described = backup.write_sqlite(
+                Path(str(engine.url.database)), path, secrets=secrets, passphrase=passphrase
+            )
+        else:
+            described = backup.write_secrets_only(engine, path, secrets=secrets, passphrase=passphrase)
+    except backup.BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(
+        f"Backup written to {path}: {len(described.ledgers)} ledgers, {described.events} events, "
+        f"schema revision {described.schema_revision}, the secrets encrypted with the passphrase."
+    )
+    if engine.dialect.name != "sqlite":
+        click.echo("The data itself: run pg_dump now, as docs/operations.md (Backups) says:")
+        click.echo(f"  pg_dump --format=custom --file={path}.dump DATABASE")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds accounts.")
+@click.option(
+    "--accept-rollback",
+    is_flag=True,
+    help="Restore even though witnesses saw newer ledgers than the backup holds (or could not be asked).",
+)
+def restore_command(path: Path, force: bool, accept_rollback: bool) -> None:
+    """Put a backup made by `consent backup` back: the database (SQLite) and the secrets in
+    the instance's config file. The passphrase is read from the terminal or standard input.
+    Runs without the app, so that a new machine needs no secrets of its own first."""
+    from consent import config
+    from consent.services import backup
+
+    instance = Path(os.environ.get("CONSENT_INSTANCE", "instance")).resolve()
+    config_path = Path(os.environ.get("CONSENT_CONFIG", instance / "config.toml"))
+    passphrase = _read_passphrase(confirm=False)
+    try:
+        # The settings as they will be once the secrets are back (the file's, then the
+        # environment's, then the backup's secrets): the database and witnesses to use.
+        current = {**config._read_toml(config_path), **config._read_environment(os.environ)}
+        with backup.open_backup(path, passphrase) as opened:
+            restored = {key.upper(): value for key, value in opened.secrets.items()}
+            settings = config.load(instance, {**current, **restored})
+            _restore(opened, settings, config_path, force=force, accept_rollback=accept_rollback)
+    except (backup.BackupError, ConfigError) as e:
+        raise click.ClickException(f"refused, nothing written: {e}") from None
+    for key in backup.SECRET_SETTINGS:
+        if f"CONSENT_{key}" in os.environ and key.lower() in opened.secrets:
+            click.echo(f"Warning: CONSENT_{key} is set in the environment and overrides the restored value.", err=True)
+
+
+def _restore(
+    opened: backup.Opened, settings: dict[str, Any], config_path: Path, *, force: bool, accept_rollback: bool
+) -> None:
+    """The checks that need the instance's settings, then the writes: database, then config."""
+    from consent.services import backup, witnessing
+
+    described = opened.description
+    url = sa.engine.make_url(settings["DATABASE_URL"])
+    kind = url.get_backend_name()
+    if described.database != kind:
+        raise backup.BackupError(
+            f"expected a backup of a {kind} database (the instance's), got one of {described.database}"
+        )
+    if _holds_accounts(url) and not force:
+        raise backup.BackupError("the instance's database already holds accounts; to replace it, add --force")
+    rules = witnessing.WitnessPolicy.from_settings(settings)
+    findings = backup.behind(described, rules.witnesses, timeout=rules.timeout)
+    if findings and not accept_rollback:
+        raise backup.BackupError(
+            f"the backup is older than what the witnesses saw ({len(findings)} findings):\n"
+            + "\n".join(f"  {finding}" for finding in findings)
+            + "\nRestoring it loses those decisions; if that is what you mean, add --accept-rollback"
+        )
+    for finding in findings:
+        click.echo(f"Rollback accepted: {finding}", err=True)
+    if opened.database is not None:
+        engine = db.make_engine(settings["DATABASE_URL"])
+        try:
+            backup.restore_sqlite(opened.database, engine)
+        finally:
+            engine.dispose()
+    backup.write_config(config_path, opened.secrets)
+    click.echo(
+        f"Restored the backup of {described.created_at}: {len(described.ledgers)} ledgers, {described.events} events, "
+        f"schema revision {described.schema_revision}; secrets written to {config_path}."
+    )
+    if opened.database is None:
+        click.echo("The data itself: restore the pg_dump file taken with it, as docs/operations.md (Backups) says:")
+        click.echo("  pg_restore --clean --if-exists --no-owner --dbname=DATABASE BACKUP.dump")
+    if described.schema_revision != migrate.head():
+        click.echo("Then bring the schema up to this version: consent db upgrade")
+
+
+def _holds_accounts(url: sa.URL) -> bool:
+    from consent.services import backup
+
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return False  # not created by merely looking: nothing is written before the checks pass
+    engine = sa.create_engine(url)
+    try:
+        return backup.holds_accounts(engine)
+    finally:
+        engine.dispose()
+
+
+main.add_command(restore_command)  # on the group itself: it runs without loading the app
 
 
 @click.command("rebuild-state")
@@ -263,6 +446,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(export_account_command)
     app.cli.add_command(import_account_command)
     app.cli.add_command(rebuild_state_command)
+    app.cli.add_command(backup_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(directory_group)
     app.cli.add_command(verify_command)  # listed in --help; `consent verify` itself runs without the app
