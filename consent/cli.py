@@ -211,7 +211,7 @@ def backup_command(path: Path) -> None:
     )
     if engine.dialect.name != "sqlite":
         click.echo("The data itself: run pg_dump now, as docs/operations.md (Backups) says:")
-        click.echo(f"  pg_dump --format=custom --file={path}.dump DATABASE")
+        click.echo(f"  pg_dump --format=custom --file={path.with_suffix('.dump')} DATABASE")
 
 
 @click.command("restore")
@@ -285,7 +285,7 @@ def _restore(
     )
     if opened.database is None:
         click.echo("The data itself: restore the pg_dump file taken with it, as docs/operations.md (Backups) says:")
-        click.echo("  pg_restore --clean --if-exists --no-owner --dbname=DATABASE BACKUP.dump")
+        click.echo("  pg_restore --exit-on-error --no-owner --single-transaction --dbname=DATABASE BACKUP.dump")
     if described.schema_revision != migrate.head():
         click.echo("Then bring the schema up to this version: consent db upgrade")
 

@@ -185,11 +185,32 @@ def test_the_backup_file_is_private_and_shows_no_secret(backed_up):
     for secret in (settings["secret_key"], settings["email_lookup_key"]):
         assert secret.encode() not in content
     assert b"SQLite format 3" not in content  # the database is encrypted too
+    secrets_header = content[content.index(b"age-encryption.org/v1\n-> scrypt ") :].split(b"\n")[1]
+    assert secrets_header.endswith(b" 18")  # age's usual work factor: 256 MiB, not 1 GiB
     (ledger_description,) = description["ledgers"]
     assert ledger_description["size"] == 5 and ledger_description["origin"].startswith("consent-ledger/")
     assert description["schema_revision"] == migrate.head()
     assert description["database"] == "sqlite" and description["app_version"]
     assert ledger_description["checkpoint"].splitlines()[1] == "5"
+
+
+@pytest.mark.parametrize("size", [0, 5, 65536, 65537, 200_000])
+def test_the_secrets_are_in_the_age_format_that_pyrage_reads(size):
+    """Our own age writer (for scrypt's work factor, see AGE_SCRYPT_LOG_N) against pyrage's
+    reader: empty, one chunk, exactly one full chunk, and several."""
+    from pyrage import DecryptError
+    from pyrage import passphrase as age
+
+    from consent.services.backup import _age_passphrase_encrypt
+
+    plaintext = os.urandom(size)
+    sealed = _age_passphrase_encrypt(plaintext, PASSPHRASE, log_n=10)
+    assert sealed.startswith(b"age-encryption.org/v1\n-> scrypt ") and sealed.split(b"\n")[1].endswith(b" 10")
+    assert age.decrypt(sealed, PASSPHRASE) == plaintext
+    with pytest.raises(DecryptError):
+        age.decrypt(sealed, "another passphrase")
+    with pytest.raises(DecryptError):
+        age.decrypt(sealed[:-1], PASSPHRASE)
 
 
 def test_a_backup_is_never_written_over_a_file_and_needs_a_long_passphrase(instances, tmp_path):
