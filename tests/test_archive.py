@@ -10,6 +10,7 @@ import re
 import secrets
 import subprocess
 import sys
+import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -604,3 +605,151 @@ def test_the_format_module_needs_neither_flask_nor_a_database():
     code = "import sys, consent.archive.format; print('flask' in sys.modules, 'sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# --- second factors, witnesses, other databases --------------------------------------------
+
+
+def test_import_keeps_the_second_factor_of_the_importing_account(exported, other):
+    from tests.test_factors import _code, second_step, turn_on
+
+    b = Auth(other.test_client())
+    b.register()
+    secret = turn_on(b)
+    assert import_via_page(b, exported).status_code == 200
+    b.logout()
+    assert "/login/second-step" in b.login().headers["Location"]  # the factor moved with the account
+    assert second_step(b, code=_code(secret, steps=1)).status_code == 302
+    assert "Shopwise Online" in b.client.get("/platforms").get_data(as_text=True)
+
+
+def test_import_asks_for_a_fresh_second_factor(exported, other, monkeypatch):
+    from consent.services import factors
+    from tests.test_factors import turn_on
+
+    b = Auth(other.test_client())
+    b.register()
+    turn_on(b)
+    monkeypatch.setattr(factors, "recently_confirmed", lambda *_: False)
+    before = count_rows(other)
+    response = import_via_page(b, exported)
+    assert response.status_code == 302 and "/login/second-step" in response.headers["Location"]
+    assert count_rows(other) == before
+
+
+@pytest.fixture
+def witness(tmp_path: Path) -> Iterator[Any]:
+    import threading
+    import time
+
+    from werkzeug.serving import make_server
+
+    from consent.witness.server import create_witness_app
+    from consent.witness.store import create_database
+    from tests.test_witness_flow import Served
+
+    path = tmp_path / "witness.db"
+    cosigner = create_database(path, "witness.example/w1", now=int(time.time()))
+    server = make_server("127.0.0.1", 0, create_witness_app(path, "consent-ledger/"), threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield Served(server, cosigner, path)
+    server.shutdown()
+    server.server_close()
+
+
+def _person_on(app: Flask) -> Auth:
+    person = Auth(app.test_client())
+    person.register()
+    person.post(
+        "/profile", {"full_name": "Zoë Dupré", "postal_address": "12 rue de la Paix\n75002 Paris", "country": "FR"}
+    )
+    return person
+
+
+def test_an_archive_older_than_what_a_witness_saw_is_refused_as_a_rollback(tmp_path, witness):
+    with (
+        database(tmp_path, "wa") as url_a,
+        database(tmp_path, "wb") as url_b,
+        instance(url_a, WITNESSES=[witness.config]) as a,
+        instance(url_b, WITNESSES=[witness.config]) as b_app,
+    ):
+        person = _person_on(a)
+        fill(person, a)
+        older = export_via_page(person)
+        add_platform(person, name="One more")  # the witness now holds a longer ledger
+        newer = export_via_page(person)
+        b = Auth(b_app.test_client())
+        b.register()
+        before = count_rows(b_app)
+        refused = import_via_page(b, older).get_data(as_text=True)
+        assert "a rollback" in refused and "witness witness.example/w1 has seen" in refused
+        assert count_rows(b_app) == before
+        assert import_via_page(b, newer).status_code == 200
+        with b_app.app_context():
+            s = db.session()
+            login = login_of(b_app)
+            from consent.services import witnessing
+
+            assert witnessing.status(s, login).acknowledged  # the witness cosigned it for B too
+        add_platform(b, name="After the move")  # B's next decision is witnessed, on the same tree
+
+
+def _postgres() -> str:
+    url = PG_URL or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as e:
+        pytest.skip(f"no PostgreSQL server answers at {url} ({type(e).__name__}): the cross-database test needs one")
+    return url
+
+
+def test_export_from_sqlite_import_into_postgresql_and_back(tmp_path):
+    pg = _postgres()
+    with (
+        database(tmp_path, "lite_a", base="") as url_a,
+        database(tmp_path, "pg_b", base=pg) as url_b,
+        database(tmp_path, "lite_c", base="") as url_c,
+        instance(url_a) as a,
+        instance(url_b) as b_app,
+        instance(url_c) as c_app,
+    ):
+        person = _person_on(a)
+        fill(person, a)
+        before = snapshot(a)
+        b = Auth(b_app.test_client())
+        b.register()
+        assert import_via_page(b, export_via_page(person)).status_code == 200
+        assert snapshot(b_app) == before
+        c = Auth(c_app.test_client())
+        c.register()
+        assert import_via_page(c, export_via_page(b)).status_code == 200
+        assert snapshot(c_app) == before
+        add_platform(c, name="After two moves")
+        with c_app.app_context():
+            assert ledger.verify(db.session(), login_of(c_app)).ok
+
+
+def test_an_account_with_an_erased_platform_moves_with_its_redacted_events(person, app, other):
+    from consent.services import platforms
+
+    fill(person, app)
+    gone = add_platform(person, name="Forget me GmbH")
+    add_use(person, gone, "Marketing")
+    with app.app_context():
+        platforms.erase_platform(db.session(), login_of(app), uuid.UUID(gone))
+    before = snapshot(app)
+    assert any(row["event"] is None for row in before["ledger_entries"])
+    archive = zipfile.ZipFile(io.BytesIO(export_via_page(person)))
+    assert b"Forget me" not in archive.read("ledger/bundle.json")
+    assert b'"redacted": true' in archive.read("ledger/bundle.json")
+    assert b"Forget me" not in archive.read("account.json") and b"Forget me" not in archive.read("index.html")
+    b = Auth(other.test_client())
+    b.register()
+    assert import_via_page(b, export_via_page(person)).status_code == 200
+    assert snapshot(other) == before
+    with other.app_context():
+        check = ledger.verify(db.session(), login_of(other))
+        assert check.ok and check.redacted

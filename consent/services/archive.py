@@ -364,10 +364,10 @@ def import_account(
                     "this account has platforms, requests or a ledger already: import only into an empty one",
                 )
             email = replacing.vault.read(old, "email") or ""
-            for factor in s.scalars(sa.select(SecondFactor).where(SecondFactor.user_id == old.id)):
-                factors.append(
-                    (factor, replacing.vault.read(factor, "name") or "", replacing.vault.read(factor, "secret") or "")
-                )
+            for factor in list(s.scalars(sa.select(SecondFactor).where(SecondFactor.user_id == old.id))):
+                name, secret = replacing.vault.read(factor, "name") or "", replacing.vault.read(factor, "secret") or ""
+                factors.append((factor, name, secret))
+                s.delete(factor)  # back under the same id, sealed under the new key
             s.delete(old)  # its logins, head, factors and feed go with it
             s.flush()
         else:
