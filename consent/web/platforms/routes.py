@@ -81,7 +81,11 @@ def index() -> tuple[str, int]:
     valid = form.validate()
     wanted = (
         platforms.PlatformFilter(
-            query=_text(form.q), uses=form.uses.data or "", category=form.category.data or "", shown=form.shown.data or "current"
+            # Optional() lets a blank choice through (white space too): it means "any" / current.
+            query=_text(form.q),
+            uses=_text(form.uses),
+            category=_text(form.category),
+            shown=_text(form.shown) or "current",
         )
         if valid
         else platforms.PlatformFilter()
@@ -459,7 +463,9 @@ def bulk() -> Response | tuple[str, int]:
         picked = [entry for entry in entries if entry.slug in chosen and entry.slug not in linked]
         details = [directory.platform_details(entry) for entry in picked]
         # Only the details the page showed are signed: the directory is the operator's to write.
-        if not all(directory.shown(d, request.form.get(f"seen-{e.slug}")) for e, d in zip(picked, details, strict=True)):
+        if not all(
+            directory.shown(d, request.form.get(f"seen-{e.slug}")) for e, d in zip(picked, details, strict=True)
+        ):
             problem = _("The directory changed since this page showed it: check the details below again.")
         elif picked:
             added = platforms.add_many(s, login, details)
