@@ -12,10 +12,14 @@ run: $(BIN)/.installed-run instance/config.toml
 	$(BIN)/consent db upgrade
 	$(BIN)/consent run --host 127.0.0.1 --port $(PORT)
 
+# The tests run in parallel, one pytest-xdist worker per core (`make test PYTEST_WORKERS=0` for
+# one process): each test has its own SQLite file or PostgreSQL schema, so none shares state.
+PYTEST_WORKERS ?= auto
+
 test: $(BIN)/.installed-test chromium axe
 	$(BIN)/ruff check consent tests migrations
 	$(BIN)/mypy consent
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'

@@ -1,4 +1,4 @@
-"""Every test gets its own app and its own empty database, migrated to head.
+"""Every test gets its own app and its own empty database, at the migrations' head.
 
 The database is SQLite in a temporary folder, or, when CONSENT_TEST_DATABASE_URL is set,
 a PostgreSQL schema of its own that is dropped afterwards.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +50,62 @@ PASSWORD = "plum orchard lantern 42"
 NEW_PASSWORD = "quiet harbour violin 77"
 
 
+#: PostgreSQL schemas of finished tests, dropped a batch at a time (one commit for many,
+#: much cheaper than one each) and the rest when the run (or this xdist worker) ends.
+_FINISHED_SCHEMAS: list[str] = []
+_DROP_BATCH = 20
+_admin: sa.Engine | None = None
+
+
+def _admin_engine() -> sa.Engine:
+    global _admin  # noqa: PLW0603 (one engine for the run, made on first use)
+    if _admin is None:
+        _admin = sa.create_engine(PG_URL)
+    return _admin
+
+
+def _drop_finished_schemas() -> None:
+    if _FINISHED_SCHEMAS:
+        with _admin_engine().begin() as conn:
+            for schema in _FINISHED_SCHEMAS:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        _FINISHED_SCHEMAS.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _admin is not None:
+        _drop_finished_schemas()
+        _admin.dispose()
+
+
+def _schema_url(schema: str) -> str:
+    return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def _schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own (a random name, so parallel workers never share one),
+    dropped afterwards."""
+    schema = f"test_{secrets.token_hex(6)}"
+    with _admin_engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _schema_url(schema)
+    finally:
+        _FINISHED_SCHEMAS.append(schema)
+        if len(_FINISHED_SCHEMAS) >= _DROP_BATCH:
+            _drop_finished_schemas()
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own: a SQLite file in its temporary folder, or a
+    PostgreSQL schema."""
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'consent.db'}"
         return
-    schema = f"test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with _schema() as url:
+        yield url
 
 
 def test_settings(database_url: str, **overrides: Any) -> dict[str, Any]:
@@ -83,11 +126,78 @@ def test_settings(database_url: str, **overrides: Any) -> dict[str, Any]:
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
+class MigratedSchema:
+    """The empty database as the migrations leave it, made once per test run (per pytest-xdist
+    worker) and laid down for each test, which is much cheaper than migrating each time:
+    on SQLite a copy of the migrated file, on PostgreSQL the statements the migrations ran,
+    replayed in the test's own schema. The migrations themselves are tested in
+    tests/test_migrations.py, which migrates its own databases."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._sqlite: Path | None = None
+        self._script: str | None = None
+
+    def lay_down(self, database_url: str) -> None:
+        """Bring the empty database at ``database_url`` to the migrations' head."""
+        if database_url.startswith("sqlite:///"):
+            target = Path(database_url.removeprefix("sqlite:///"))
+            if target.exists():
+                raise RuntimeError(f"{target} exists: the migrated schema goes into a new database only")
+            shutil.copyfile(self._sqlite_template(), target)
+            return
+        schema = database_url.rsplit("search_path%3D", 1)[-1]
+        if database_url != _schema_url(schema):
+            raise RuntimeError(f"{database_url} is not a test schema of this run")
+        with _admin_engine().begin() as conn:
+            conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+            conn.exec_driver_sql(self._replay_script())  # one round trip for the whole schema
+
+    def _sqlite_template(self) -> Path:
+        if self._sqlite is None:
+            path = self._folder / "migrated.db"
+            app = create_app(test_settings(f"sqlite:///{path}"))
+            with app.app_context():
+                migrate.upgrade(db.engine())
+                db.engine().dispose()  # closes the WAL: the file alone holds the schema
+            self._sqlite = path
+        return self._sqlite
+
+    def _replay_script(self) -> str:
+        """The statements the migrations ran on PostgreSQL, values filled in, as one script."""
+        if self._script is None:
+            import psycopg
+
+            recorded: list[str] = []
+            with _schema() as url:
+                app = create_app(test_settings(url))
+                with app.app_context():
+                    engine = db.engine()
+
+                    def record(
+                        conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+                    ) -> None:
+                        assert not many, "the migrations ran an executemany: replay it row by row"
+                        bind = psycopg.ClientCursor(conn.connection.driver_connection)
+                        recorded.append(bind.mogrify(statement, parameters) if parameters else statement)
+
+                    sa.event.listen(engine, "before_cursor_execute", record)
+                    migrate.upgrade(engine)
+                    sa.event.remove(engine, "before_cursor_execute", record)
+                    engine.dispose()
+            self._script = ";\n".join(recorded)
+        return self._script
+
+
+@pytest.fixture(scope="session")
+def migrated_schema(tmp_path_factory: pytest.TempPathFactory) -> MigratedSchema:
+    return MigratedSchema(tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
+def app(database_url: str, migrated_schema: MigratedSchema) -> Iterator[Flask]:
+    migrated_schema.lay_down(database_url)
     app = create_app(test_settings(database_url))
-    with app.app_context():
-        migrate.upgrade(db.engine())
     yield app
     with app.app_context():
         db.engine().dispose()
