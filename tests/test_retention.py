@@ -8,9 +8,10 @@ import io
 import json
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
@@ -22,10 +23,11 @@ from consent.ledger import bundle, events, receipts, verify
 from consent.ledger.held import open_held
 from consent.ledger.merkle import Frontier, inclusion_proof
 from consent.ledger.state import replay
-from consent.models import LedgerEntry, Platform
+from consent.models import LedgerEntry, Login, Platform
 from consent.services import accounts, ledger, platforms
 from tests import ledger_helpers
 from tests.conftest import PASSWORD, Auth, count_rows, csrf_token
+from tests.test_factors import turn_on
 from tests.test_integrity import assert_alarm, operator
 from tests.test_platforms import SHOP, add_platform, add_use, decide, use_ids
 from tests.test_requests import FRENCH_SHOP, post_letter
@@ -157,6 +159,12 @@ def test_after_erasure_every_page_works_and_none_names_the_platform(erased, app,
     first = erased["about"][0]
     assert client.get(f"/ledger/events/{first}").status_code == 404  # nothing left to show
     assert client.get(f"/ledger/events/{first}/receipt.json").status_code == 404
+    last = max(_stored(app))
+    receipt = client.get(f"/ledger/events/{last}/receipt.json")  # the erasure's own receipt
+    assert receipt.status_code == 200
+    made = json.loads(receipt.data)
+    assert made["event"]["type"] == events.PLATFORM_ERASED and FRENCH_SHOP["name"] not in receipt.get_data(as_text=True)
+    receipts.verify_receipt(receipts.parse_receipt(receipt.data), expected_key=None)
 
 
 def test_state_replay_leaves_the_erased_platform_out_and_decisions_go_on(erased, app, person):
@@ -171,6 +179,24 @@ def test_state_replay_leaves_the_erased_platform_out_and_decisions_go_on(erased,
     assert decide(person, use_ids(app, erased["kept"])["Personalising the service"], "withdraw").status_code == 302
     with app.app_context():
         assert ledger.verify(db.session(), _login(app)).ok
+
+
+def test_erasing_asks_for_a_recent_second_factor_like_deleting_the_account(person, app, client):
+    platform_id = add_platform(person)
+    turn_on(person)
+    with app.app_context():  # eleven minutes later
+        s = db.session()
+        for row in s.scalars(sa.select(Login)):
+            row.factor_confirmed_at = datetime.now(UTC) - timedelta(minutes=11)
+        s.commit()
+    token = csrf_token(client, "/platforms")
+    before = _unchanged(app)
+    asked = client.post(
+        f"/platforms/{platform_id}/erase", data={"csrf_token": token, "current": PASSWORD, "understood": "y"}
+    )
+    assert asked.status_code == 302 and "/login/second-step" in asked.headers["Location"]
+    assert f"/platforms/{platform_id}/erase" in unquote(asked.headers["Location"])  # back to the page, then
+    assert _unchanged(app) == before
 
 
 def test_an_archived_platform_can_be_erased(person, app):
