@@ -547,3 +547,13 @@ def test_postgresql_backup_with_the_documented_commands(instances, tmp_path):
             for name in (source, target):
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_restore_warns_when_the_environment_overrides_a_restored_secret(backed_up, instances):
+    _, _, path = backed_up
+    b = instances("b", with_secrets=False)
+    env = {**b.env, "CONSENT_SECRET_KEY": secrets.token_hex(32)}
+    result = CliRunner().invoke(cli.main, ["restore", str(path)], input=PASSPHRASE + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    assert "Warning: CONSENT_SECRET_KEY is set in the environment and overrides the restored value." in result.output
+    assert "CONSENT_EMAIL_LOOKUP_KEY" not in result.output
