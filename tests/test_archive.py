@@ -753,3 +753,47 @@ def test_an_account_with_an_erased_platform_moves_with_its_redacted_events(perso
     with other.app_context():
         check = ledger.verify(db.session(), login_of(other))
         assert check.ok and check.redacted
+
+
+# --- age, a stream at a time --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 64 * 1024, 64 * 1024 + 1, 200_000])
+def test_age_streams_are_read_by_pyrage_and_read_pyrages(size):
+    import pyrage
+
+    data = secrets.token_bytes(size)
+    ours = archive_format.encrypt(data, PASSPHRASE)
+    assert pyrage.passphrase.decrypt(ours, PASSPHRASE) == data
+    out = io.BytesIO()
+    archive_format.decrypt_stream(io.BytesIO(ours), out, PASSPHRASE, limit=size)
+    assert out.getvalue() == data
+    if size not in (0, 200_000):
+        return  # pyrage's own encryption costs seconds (scrypt at 2^20): two sizes suffice
+    theirs = pyrage.passphrase.encrypt(data, PASSPHRASE)
+    out = io.BytesIO()
+    archive_format.decrypt_stream(io.BytesIO(theirs), out, PASSPHRASE, limit=size)
+    assert out.getvalue() == data
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda b: b[:-1], "damaged"),  # truncated in the last chunk
+        (lambda b: b[: len(b) - 70_000], "damaged"),  # a whole chunk cut: the new last one is not marked last
+        (lambda b: b.replace(b" 18\n", b" 30\n", 1), "too_large"),  # a work factor that would cost 128 GiB
+        (lambda b: b[:60] + bytes([b[60] ^ 1]) + b[61:], "passphrase"),  # the salt changed
+    ],
+)
+def test_a_damaged_or_hostile_age_file_is_refused(damage, reason):
+    sealed = archive_format.encrypt(secrets.token_bytes(150_000), PASSPHRASE)
+    with pytest.raises(ArchiveError) as refused:
+        archive_format.decrypt_stream(io.BytesIO(damage(sealed)), io.BytesIO(), PASSPHRASE, limit=10**6)
+    assert refused.value.reason == reason
+
+
+def test_an_encrypted_archive_bigger_than_the_cap_is_refused_while_decrypting():
+    sealed = archive_format.encrypt(secrets.token_bytes(200_000), PASSPHRASE)
+    with pytest.raises(ArchiveError) as refused:
+        archive_format.open_archive(io.BytesIO(sealed), passphrase=PASSPHRASE, limits=Limits(max_total=100_000))
+    assert refused.value.reason == "too_large"

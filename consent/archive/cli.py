@@ -84,7 +84,7 @@ def export_account_command(email: str, output: Path | None, encrypt: bool) -> No
             partial = output.with_name(output.name + ".partial")
             with partial.open("xb") as out:
                 if passphrase:
-                    out.write(archive_format.encrypt(built.read(), passphrase))
+                    archive_format.encrypt_stream(built, out, passphrase)
                 else:
                     shutil.copyfileobj(built, out)
             os.replace(partial, output)

@@ -1,14 +1,13 @@
 """Taking the whole account away, and bringing one here (issue 12; consent.services.archive).
 
 The archive is built into a temporary file and streamed from it: the browser shows its own
-download progress, and no more than one answer file is in memory at once (an encrypted
-archive is encrypted in memory: pyrage's passphrase mode takes bytes). Importing asks for
+download progress, and no more than one answer file is in memory at once (encryption, too,
+goes from one temporary file to another, a chunk at a time). Importing asks for
 the current password, like every sensitive change, and only an empty account may import.
 """
 
 from __future__ import annotations
 
-import io
 import tempfile
 from datetime import UTC, datetime
 
@@ -89,8 +88,10 @@ def export_archive() -> Response | tuple[str, int]:
     name = f"consent-archive-{datetime.now(UTC):%Y-%m-%d}.zip"
     if form.encrypt.data:
         with built:
-            body = io.BytesIO(archive_format.encrypt(built.read(), form.passphrase.data))
-        return send_file(body, mimetype="application/octet-stream", as_attachment=True, download_name=name + ".age")
+            sealed = tempfile.TemporaryFile()
+            archive_format.encrypt_stream(built, sealed, form.passphrase.data)
+        sealed.seek(0)
+        return send_file(sealed, mimetype="application/octet-stream", as_attachment=True, download_name=name + ".age")
     # send_file streams the file in blocks and closes (so deletes) it once sent.
     return send_file(built, mimetype="application/zip", as_attachment=True, download_name=name)
 
