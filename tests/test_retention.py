@@ -548,3 +548,18 @@ def test_deleting_the_account_with_a_wrong_password_changes_nothing(person, app)
     assert response.status_code == 400 and "The current password is wrong." in response.get_data(as_text=True)
     assert 'href="/account/archive"' in response.get_data(as_text=True)  # the offer is still there
     assert _unchanged(app) == before
+
+
+def test_erasing_over_a_payload_the_operator_blanked_is_refused(person, app, client):
+    """Nothing is signed over a blank no erasure explains: the erasure would not cover it
+    anyway (it names only what it found), and the alarm stays the person's evidence."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    table = LedgerEntry.__table__
+    operator(app, sa.update(table).where(table.c.index == 2).values(event=None))  # the grant
+    assert_alarm(client.get(f"/platforms/{platform_id}/erase"), "ledger_entries:2")  # the page reads the ledger
+    before = _unchanged(app)
+    token = csrf_token(client, "/platforms")  # a page that does not
+    form = {"csrf_token": token, "current": PASSWORD, "understood": "y"}
+    assert_alarm(client.post(f"/platforms/{platform_id}/erase", data=form), "ledger_entries:2")
+    assert _unchanged(app) == before

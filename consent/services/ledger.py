@@ -102,19 +102,25 @@ class LedgerWriter:
     def erase_platform(self, platform: uuid.UUID) -> dict[str, Any]:
         """Redact every event about ``platform`` (its payload goes, its leaf stays), then
         append the signed ``platform.erased`` event that names them. The caller removes the
-        platform's rows; DecisionError if the platform is not the person's."""
+        platform's rows; DecisionError if the platform is not the person's, IntegrityAlarm
+        if a payload is already missing without an erasure (nothing is signed over it)."""
         state, platform_row, _ = self._load(platform, None)
         if platform_row is None:
             raise DecisionError("unknown", f"no platform {platform}")
-        about = [
-            entry
-            for entry in self.s.scalars(
-                sa.select(LedgerEntry)
-                .where(LedgerEntry.user_id == self.login.user.id, LedgerEntry.event.is_not(None))
-                .order_by(LedgerEntry.index)
-            )
-            if json.loads(self.login.vault.read_bytes(entry, "event")).get("platform") == str(platform)
-        ]
+        about: list[LedgerEntry] = []
+        blank: list[int] = []
+        erased: set[int] = set()
+        for entry in self.s.scalars(
+            sa.select(LedgerEntry).where(LedgerEntry.user_id == self.login.user.id).order_by(LedgerEntry.index)
+        ):
+            if entry.event is None:
+                blank.append(entry.index)
+                continue
+            recorded = json.loads(self.login.vault.read_bytes(entry, "event"))
+            erased.update(events.redacted_by(recorded))
+            if recorded.get("platform") == str(platform):
+                about.append(entry)
+        _refuse_unexplained(blank, erased)
         event = events.new_event(
             index=self.frontier.size,
             type=events.PLATFORM_ERASED,
@@ -209,8 +215,13 @@ def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Gene
             event = json.loads(login.vault.read_bytes(entry, "event"))
             erased.update(events.redacted_by(event))
             yield event
-    # Known only at the end (an erasure follows what it erased): a payload gone without the
-    # person's signed erasure is an operator's doing, not a redaction.
+    # Known only at the end (an erasure follows what it erased).
+    _refuse_unexplained(blank, erased)
+
+
+def _refuse_unexplained(blank: list[int], erased: set[int]) -> None:
+    """IntegrityAlarm for a payload gone without the person's signed erasure: an operator's
+    doing, not a redaction."""
     unexplained = [index for index in blank if index not in erased]
     if unexplained:
         raise IntegrityAlarm(
