@@ -797,3 +797,15 @@ def test_an_encrypted_archive_bigger_than_the_cap_is_refused_while_decrypting():
     with pytest.raises(ArchiveError) as refused:
         archive_format.open_archive(io.BytesIO(sealed), passphrase=PASSPHRASE, limits=Limits(max_total=100_000))
     assert refused.value.reason == "too_large"
+
+
+def test_the_import_form_takes_archives_larger_than_other_forms_may_be(person, app, tmp_path):
+    fill(person, app)
+    archive = export_via_page(person)
+    with database(tmp_path, "small") as url, instance(url, MAX_CONTENT_LENGTH=len(archive) // 2) as small:
+        b = Auth(small.test_client())
+        b.register()
+        token = csrf_token(b.client, "/profile")
+        too_big = {"csrf_token": token, "full_name": "x" * len(archive)}
+        assert b.client.post("/profile", data=too_big).status_code == 413  # other forms keep the limit
+        assert import_via_page(b, archive).status_code == 200
