@@ -809,3 +809,30 @@ def test_the_import_form_takes_archives_larger_than_other_forms_may_be(person, a
         too_big = {"csrf_token": token, "full_name": "x" * len(archive)}
         assert b.client.post("/profile", data=too_big).status_code == 413  # other forms keep the limit
         assert import_via_page(b, archive).status_code == 200
+
+
+def test_an_account_with_nothing_yet_moves_too(auth, app, other):
+    auth.register()
+    archive = export_via_page(auth)
+    assert "ledger/bundle.json" not in zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    before = snapshot(app)
+    b = Auth(other.test_client())
+    b.register()
+    assert import_via_page(b, archive).status_code == 200
+    assert snapshot(other) == before
+    add_platform(b)  # the first decision starts the imported (empty) ledger
+    with other.app_context():
+        assert ledger.verify(db.session(), login_of(other)).ok
+
+
+def test_account_json_describing_another_ledger_than_its_bundle_is_refused(exported):
+    def shorter(name: str, data: bytes) -> bytes:
+        if name != "account.json":
+            return data
+        doc = json.loads(data)
+        doc["ledger"]["size"] -= 1
+        return json.dumps(doc).encode()
+
+    with pytest.raises(ArchiveError) as refused:
+        archive_format.open_archive(io.BytesIO(_resign(exported, shorter)))
+    assert refused.value.reason == "ledger" and "another ledger" in str(refused.value)

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import ijson
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,6 +39,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from consent.errors import ConsentError, VerificationError
 from consent.ledger import bundle, origin_for
+from consent.ledger.checkpoint import open_checkpoint
 from consent.ledger.cosignature import WitnessKey
 from consent.ledger.note import VerifierKey
 
@@ -249,7 +251,7 @@ class Archive:
     key: VerifierKey
     private_key: bytes = field(repr=False)
     zip: zipfile.ZipFile = field(repr=False)
-    bundle_report: bundle.Report
+    bundle_report: bundle.Report | None
     #: The decrypted copy of an encrypted archive (a temporary file), closed with it.
     plain: IO[bytes] | None = field(default=None, repr=False)
 
@@ -447,19 +449,31 @@ def _checked(archive: zipfile.ZipFile, witnesses: tuple[WitnessKey, ...], limits
     key, private = _key_pair(account)
     _check_signature(account_json, signature, key)
     _check_files(archive, members, account.get("files"))
+    ledger = account.get("ledger")
+    if ledger is None:  # an account whose ledger was still empty: no bundle
+        return Archive(account, key, private, archive, None)
     try:
         with archive.open(BUNDLE) as stream:
             report = bundle.verify_bundle(stream, expected_key=key, witnesses=witnesses)
+        # What account.json says of the ledger (its newest checkpoint goes to the witnesses)
+        # must be the bundle's own newest checkpoint.
+        newest = open_checkpoint(str(ledger["checkpoint"]), key)
     except KeyError:
         raise ArchiveError("missing", f"the file {BUNDLE} is missing from the archive") from None
-    except VerificationError as e:
+    except (VerificationError, TypeError) as e:
         raise ArchiveError("ledger", f"the ledger does not verify: {e}") from None
+    if (newest.size, base64.b64encode(newest.root).decode(), ledger.get("size")) != (
+        report.size,
+        report.root,
+        report.size,
+    ):
+        raise ArchiveError("ledger", "account.json describes another ledger than its bundle holds")
     return Archive(account, key, private, archive, report)
 
 
 def bundle_entries(archive: Archive) -> Iterator[dict[str, Any]]:
-    """The verified bundle's entries, one at a time."""
-    import ijson
-
+    """The verified bundle's entries, one at a time (none for an empty ledger)."""
+    if archive.bundle_report is None:
+        return
     with archive.open(BUNDLE) as stream:
         yield from ijson.items(stream, "entries.item", use_float=True)
