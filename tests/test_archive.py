@@ -836,3 +836,49 @@ def test_account_json_describing_another_ledger_than_its_bundle_is_refused(expor
     with pytest.raises(ArchiveError) as refused:
         archive_format.open_archive(io.BytesIO(_resign(exported, shorter)))
     assert refused.value.reason == "ledger" and "another ledger" in str(refused.value)
+
+
+def test_a_change_made_while_the_archive_is_packed_is_in_it(person, app, monkeypatch):
+    """The person's other tab decides while the archive is being packed: the archive is
+    packed again, so it is of one moment, and that moment includes the change."""
+    from consent.services import archive as archive_service
+    from consent.services import platforms
+
+    fill(person, app)
+    real, calls = archive_service._export, []
+
+    def export_with_a_change_meanwhile(*args: Any) -> Any:
+        doc = real(*args)
+        calls.append(1)
+        if len(calls) == 1:
+            with app.app_context():
+                other_tab = db.session()
+                platforms.add_platform(other_tab, login_of(app), {"name": "Added meanwhile"})
+        return doc
+
+    monkeypatch.setattr(archive_service, "_export", export_with_a_change_meanwhile)
+    archive = zipfile.ZipFile(io.BytesIO(export_via_page(person)))
+    assert len(calls) == 2
+    doc = json.loads(archive.read("account.json"))
+    assert "Added meanwhile" in {p["details"]["name"] for p in doc["platforms"]}
+    assert doc["ledger"]["size"] == json.loads(archive.read("ledger/bundle.json"))["size"]
+
+
+def test_records_that_never_stop_changing_are_refused_with_a_message(person, app, monkeypatch):
+    from consent.services import archive as archive_service
+    from consent.services import platforms
+
+    fill(person, app)
+    real = archive_service._export
+
+    def always_changing(*args: Any) -> Any:
+        doc = real(*args)
+        with app.app_context():
+            platforms.add_platform(db.session(), login_of(app), {"name": f"Busy {secrets.token_hex(2)}"})
+        return doc
+
+    monkeypatch.setattr(archive_service, "_export", always_changing)
+    response = person.post(
+        "/account/archive", {"export-current": PASSWORD}, action="/account/archive/export", prefix="export"
+    )
+    assert response.status_code == 200 and "kept changing" in response.get_data(as_text=True)

@@ -88,6 +88,8 @@ def export_account_command(email: str, output: Path | None, encrypt: bool) -> No
                 else:
                     shutil.copyfileobj(built, out)
             os.replace(partial, output)
+    except archive_service.ArchiveBusy as e:
+        raise click.ClickException(str(e)) from None
     except IntegrityAlarm as alarm:
         raise click.ClickException(
             f"not exported: the records do not match what your key vouches for ({alarm})"

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from consent import keys, passwords
 from consent.archive import format as archive_format
 from consent.archive.format import Archive, ArchiveError, HashingWriter
-from consent.errors import EmailTaken
+from consent.errors import ConsentError, EmailTaken
 from consent.keys import DataKey
 from consent.ledger import events
 from consent.ledger.cosignature import add_cosignatures
@@ -117,6 +117,20 @@ class _Writer:
         self.files[archive_format.BUNDLE] = {"size": writer.size, "sha256": writer.digest.hexdigest()}
 
 
+#: Attempts at one consistent archive while the person keeps changing their records.
+_ATTEMPTS = 3
+
+
+class ArchiveBusy(ConsentError):
+    """The records changed during every attempt to pack them: try again in a moment."""
+
+
+def _seal_of(s: Session, user_id: uuid.UUID) -> bytes | None:
+    return s.scalar(
+        sa.select(LedgerHead.manifest).where(LedgerHead.user_id == user_id).execution_options(populate_existing=True)
+    )
+
+
 def export_account(
     s: Session,
     login: ActiveLogin,
@@ -128,10 +142,38 @@ def export_account(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Write the person's whole account as an archive (a zip) to ``out``; returns account.json
-    as written. IntegrityAlarm if the records are not what the person's key vouches for:
-    an archive made of them would carry the tampering elsewhere."""
-    now = now or _now()
+    """Write the person's whole account as an archive (a zip) to ``out`` (a seekable file);
+    returns account.json as written. IntegrityAlarm if the records are not what the
+    person's key vouches for: an archive made of them would carry the tampering elsewhere.
+
+    Packing reads many rows, and neither backend gives those reads one snapshot here
+    (SQLite's driver runs each SELECT on its own; PostgreSQL reads committed data), while
+    holding the person's lock for seconds would hold up their other tabs (and, on SQLite,
+    everyone). Instead: every change re-seals the manifest (a new ciphertext each time), so
+    an unchanged seal before and after proves that nothing changed in between; otherwise
+    the archive is packed again (ArchiveBusy after three tries)."""
+    for _ in range(_ATTEMPTS):
+        out.seek(0)
+        out.truncate()
+        s.commit()  # what follows reads the database as it is now
+        before = _seal_of(s, login.user.id)
+        doc = _export(s, login, out, presentation, public_url, post_delivery_days, progress, now or _now())
+        s.commit()
+        if _seal_of(s, login.user.id) == before:
+            return doc
+    raise ArchiveBusy("the records changed while the archive was being packed, three times: try again")
+
+
+def _export(
+    s: Session,
+    login: ActiveLogin,
+    out: IO[bytes],
+    presentation: Presentation,
+    public_url: str,
+    post_delivery_days: int,
+    progress: Progress | None,
+    now: datetime,
+) -> dict[str, Any]:
     integrity.check(s, login)
     user_id = login.user.id
     user = s.get_one(User, user_id)

@@ -48,6 +48,7 @@ def _page(**forms: object) -> tuple[str, int]:
         "import_form": ImportArchiveForm(prefix="import"),
         "can_import": archive_service.is_empty(db.session(), current_user.login),
         "import_error": None,
+        "export_error": None,
     }
     context.update(forms)
     return form_page("account/archive.html", **context)
@@ -80,6 +81,11 @@ def export_archive() -> Response | tuple[str, int]:
             presentation=presentation(),
             public_url=str(current_app.config["PUBLIC_URL"] or ""),
             post_delivery_days=int(current_app.config["POST_DELIVERY_DAYS"]),
+        )
+    except archive_service.ArchiveBusy:
+        built.close()
+        return _page(
+            export_form=form, export_error=_("Your records kept changing while the archive was packed. Try again.")
         )
     except BaseException:  # IntegrityAlarm included: its page (consent.web.errors)
         built.close()
