@@ -6,6 +6,7 @@ a PostgreSQL schema of its own that is dropped afterwards.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import secrets
@@ -76,6 +77,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if _admin is not None:
         _drop_finished_schemas()
         _admin.dispose()
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Gzip'd bytes are named by what they hold: their header holds the time they were made,
+    and pytest-xdist refuses to start when its workers name a test differently."""
+    if isinstance(val, bytes) and val.startswith(b"\x1f\x8b"):
+        try:
+            return f"gzip({gzip.decompress(val)!r})"
+        except (OSError, EOFError):
+            return None
+    return None
 
 
 def _schema_url(schema: str) -> str:
