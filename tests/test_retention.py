@@ -28,7 +28,7 @@ from consent.services import accounts, ledger, platforms
 from tests import ledger_helpers
 from tests.conftest import PASSWORD, Auth, count_rows, csrf_token
 from tests.test_factors import turn_on
-from tests.test_integrity import assert_alarm, operator
+from tests.test_integrity import _consent_verify, assert_alarm, operator
 from tests.test_platforms import SHOP, add_platform, add_use, decide, use_ids
 from tests.test_requests import FRENCH_SHOP, post_letter
 
@@ -326,6 +326,8 @@ def test_the_export_marks_redacted_entries_and_verifies_offline(person, app, cli
     assert "2 of them redacted" in report.checks[0]
     assert verify.verify_path(receipt, key).kind == "receipt"  # the receipt still verifies on its own
     assert verify.verify_path(before, key).redacted == []  # a bundle from before erasure verifies as ever
+    cli = _consent_verify(str(after), "--key", str(key), "--held", str(receipt))
+    assert cli.returncode == 0 and "2 of them redacted" in cli.stdout, cli.stderr
 
 
 def _bundle_of(person: Auth, app: Any, client: Any, tmp_path: Path) -> dict[str, Any]:
