@@ -565,3 +565,13 @@ def test_erasing_over_a_payload_the_operator_blanked_is_refused(person, app, cli
     form = {"csrf_token": token, "current": PASSWORD, "understood": "y"}
     assert_alarm(client.post(f"/platforms/{platform_id}/erase", data=form), "ledger_entries:2")
     assert _unchanged(app) == before
+
+
+def test_the_ledger_pages_name_the_erasure_and_the_redacted_events(erased, client):
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "Platform erased" in page and f"{len(erased['about'])} events redacted" in page
+    verified = client.post("/ledger/verify", data={"csrf_token": csrf_token(client, "/ledger")})
+    assert f"{len(erased['about'])} events are redacted" in verified.get_data(as_text=True)
+    gone = client.get(f"/ledger/events/{erased['about'][0]}")
+    assert gone.status_code == 404 and 'id="event-redacted"' in gone.get_data(as_text=True)
+    assert 'id="event-redacted"' not in client.get("/ledger/events/999").get_data(as_text=True)

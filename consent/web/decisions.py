@@ -83,6 +83,7 @@ def event_label(kind: str) -> str:
         events.LETTER_SENT: _("Letter sent"),
         events.REQUEST_UPDATED: _("Request updated"),
         events.RECORDS_SEALED: _("Your records updated"),
+        events.PLATFORM_ERASED: _("Platform erased"),
     }.get(kind, kind)
 
 

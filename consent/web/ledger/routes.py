@@ -244,9 +244,11 @@ class _TextOver:
 # An event's index is a 32-bit integer in the database: a larger one is simply not there.
 @bp.get("/ledger/events/<int(max=2147483647):index>")
 @login_required
-def event(index: int) -> str:
+def event(index: int) -> str | tuple[str, int]:
     found = ledger.get_event(db.session(), current_user.login, index)
     if found is None:
+        if index in ledger.redacted_indexes(db.session(), current_user.login):
+            return render_template("ledger/redacted.html", index=index), 404
         abort(404)
     return render_template(
         "ledger/event.html",

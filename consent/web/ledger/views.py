@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 
 from consent.ledger import events
 from consent.ledger.state import STATUS_OF
@@ -28,6 +28,9 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         what = letter_label(str(data.get("kind", ""))) or request_status_label(str(data.get("status", "")))
     elif event["type"] == events.RECORDS_SEALED:
         what = ", ".join(str(records_label(kind)) for kind in data.get("records", []))
+    elif event["type"] == events.PLATFORM_ERASED:
+        count = len(data.get("redacted", []))
+        what = ngettext("%(num)d event redacted", "%(num)d events redacted", count)
     else:
         what = str(data.get("name", ""))
     return {
@@ -59,6 +62,7 @@ _KIND_ORDER = (
     events.PLATFORM_ADDED,
     events.PLATFORM_CHANGED,
     events.PLATFORM_ARCHIVED,
+    events.PLATFORM_ERASED,
     events.LETTER_SENT,
     events.REQUEST_UPDATED,
     events.RECORDS_SEALED,
