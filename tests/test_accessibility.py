@@ -145,7 +145,7 @@ def _tab(browser: Any, width: int, url: str, client: FlaskClient | None = None) 
             for cookie in client._cookies.values()  # werkzeug lists them nowhere public
         ])
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
     return page
 
 

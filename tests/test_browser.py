@@ -73,7 +73,7 @@ def page(tmp_path: Path):  # type: ignore[no-untyped-def]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True, locale="en-GB")
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
         yield page
         context.close()
         browser.close()

@@ -49,7 +49,7 @@ def page(request, tmp_path: Path):  # type: ignore[no-untyped-def]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="en-GB", viewport={"width": width, "height": 844 if width < 600 else 900})
         tab = context.new_page()
-        tab.set_default_timeout(15000)
+        tab.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
         yield tab
         context.close()
         browser.close()

@@ -57,7 +57,7 @@ def browser() -> Iterator[Browser]:
 
 def open_page(browser: Browser, viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
     page = browser.new_context(locale="en-GB", viewport=viewport, **options).new_page()  # type: ignore[arg-type]
-    page.set_default_timeout(15000)
+    page.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
     return page
 
 

@@ -103,7 +103,7 @@ def test_from_registering_to_the_complaint(database_url, browser, language, widt
     with serving(database_url, _shipped_directory) as (base, _app):
         context = browser.new_context(locale=LANGUAGES[language], viewport={"width": w, "height": h})
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
         walk = Walk(page, base, language, w)
         try:
             _journey(walk)

@@ -32,7 +32,7 @@ def test_the_settings_page_learns_the_browsers_zone_from_the_form_it_posts(datab
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="en-GB", timezone_id="Asia/Tokyo", java_script_enabled=javascript)
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(30000)  # a ceiling, not a speed check: parallel workers share the cores
         _log_in(page, url)
         page.goto(url + "/settings")
         save = page.locator("#time-zone ~ form").get_by_role("button", name="Save")
