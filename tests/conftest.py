@@ -20,8 +20,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 
 from consent import create_app, db, migrate
+
+# Browser expectations wait up to 20 s (Playwright's default is 5 s): a ceiling, not a speed
+# check, since the tests share two cores with the other xdist worker and a decision signs.
+expect.set_options(timeout=20_000)
 
 PG_URL = os.environ.get("CONSENT_TEST_DATABASE_URL", "")
 #: Real-world test data beside the checkout (../shared/data); CI has it, a user's clone may not.
