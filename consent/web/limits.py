@@ -38,6 +38,8 @@ GUESSING = frozenset(
         "account.add_totp",
         "account.add_passkey",
         "account.remove_factor",
+        "account.export_archive",
+        "account.import_archive",
     }
 )
 

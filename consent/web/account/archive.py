@@ -44,8 +44,10 @@ def _archive_upload_limit(endpoint: str | None, _values: object) -> None:
 
 def _page(**forms: object) -> tuple[str, int]:
     context: dict[str, object] = {
-        "export_form": ExportArchiveForm(prefix="export"),
-        "import_form": ImportArchiveForm(prefix="import"),
+        # Unbound (formdata=None): after the other form's POST, a form read from it would
+        # take its missing checkbox for an unticked one and turn encryption off.
+        "export_form": ExportArchiveForm(formdata=None, prefix="export"),
+        "import_form": ImportArchiveForm(formdata=None, prefix="import"),
         "can_import": archive_service.is_empty(db.session(), current_user.login),
         "import_error": None,
         "export_error": None,

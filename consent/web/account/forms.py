@@ -194,6 +194,10 @@ class ExportArchiveForm(ConsentForm):
     )
 
     def validate_passphrase(self, field: PasswordField) -> None:
+        if not self.encrypt.data and (field.data or self.confirm_passphrase.data):
+            # A passphrase typed, then the box unticked: never hand out the signing key in
+            # the clear on a guess of which one the person meant.
+            raise ValidationError(_("You typed a passphrase but unticked encryption: tick it, or clear the passphrase."))
         if self.encrypt.data and len(field.data or "") < 8:
             raise ValidationError(_("Choose a passphrase of at least 8 characters, or untick encryption."))
 
