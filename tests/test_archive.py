@@ -553,6 +553,51 @@ def test_a_ledger_bundle_edited_and_signed_again_is_refused(exported, other):
     assert refused.value.reason == "ledger" and "changed" in str(refused.value)
 
 
+def _forge_account(change: Any) -> Any:
+    def edit(name: str, data: bytes) -> bytes:
+        if name != "account.json":
+            return data
+        doc = json.loads(data)
+        change(doc)
+        return json.dumps(doc).encode()
+
+    return edit
+
+
+def _every_use_granted(doc: dict[str, Any]) -> None:
+    for use in doc["uses"]:
+        use["state"]["status"] = "granted"
+
+
+def _platform_mail_redirected(doc: dict[str, Any]) -> None:
+    doc["platforms"][0]["details"]["email"] = "attacker@evil.example"
+
+
+def _request_answers_dropped(doc: dict[str, Any]) -> None:
+    answered = next(r for r in doc["requests"] if r["details"]["replies"])
+    answered["details"]["replies"] = []
+
+
+def _ledger_dropped(doc: dict[str, Any]) -> None:
+    doc["ledger"] = None
+
+
+@pytest.mark.parametrize(
+    "change", [_every_use_granted, _platform_mail_redirected, _request_answers_dropped, _ledger_dropped]
+)
+def test_records_the_signed_ledger_contradicts_are_refused_though_signed_again(exported, other, change):
+    """Whoever holds an archive holds the key that signs account.json (an attacker's pass
+    changed the uses, a platform's address and the ledger's description, signed again, and
+    import sealed it all): only the ledger's events vouch for these records."""
+    forged = _resign(exported, _forge_account(change))
+    b = Auth(other.test_client())
+    b.register()
+    before = count_rows(other)
+    html = import_via_page(b, forged).get_data(as_text=True)
+    assert "The archive was refused, nothing changed" in html
+    assert count_rows(other) == before
+
+
 def test_an_encrypted_archive_without_or_with_a_wrong_passphrase_is_refused(person, app, other):
     fill(person, app)
     body = export_via_page(person, encrypt=True)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from consent import keys, passwords
 from consent.archive import format as archive_format
 from consent.archive.format import Archive, ArchiveError, HashingWriter
-from consent.errors import ConsentError, EmailTaken
+from consent.errors import ConsentError, EmailTaken, IntegrityAlarm
 from consent.keys import DataKey
 from consent.ledger import events
 from consent.ledger.cosignature import add_cosignatures
@@ -431,6 +431,16 @@ def import_account(
         s.flush()
         # The new account's first login, opened as registration opens it (accounts keeps it private).
         login = accounts._open_login(s, user, key, now)
+        # Nothing is sealed that the verified ledger contradicts: whoever holds an archive
+        # holds the key that signs account.json, so only the ledger's events (and the
+        # witnesses behind them) vouch for platforms, uses, letters and answers.
+        try:
+            disagreeing = ledger_service.disagreements(s, login)
+        except (IntegrityAlarm, KeyError, TypeError, ValueError) as e:
+            raise ArchiveError("ledger", f"the records cannot be read against the ledger ({e})") from None
+        if disagreeing:
+            details = "; ".join(detail for _, detail in disagreeing[:3])
+            raise ArchiveError("ledger", f"account.json contradicts the signed ledger: {details}")
         _seal(s, login, head)
         s.flush()
     return NewCredentials(code, login)

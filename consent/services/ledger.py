@@ -611,6 +611,31 @@ def _requests_against_ledger(s: Session, login: ActiveLogin) -> list[tuple[str, 
     return problems
 
 
+def disagreements(s: Session, login: ActiveLogin) -> list[tuple[str, str]]:
+    """Where the records beside the ledger say what its events do not: platforms and uses
+    against a replay of the events, letters and answers against theirs. Read without the
+    integrity check: for records not sealed yet (an account being imported), which must
+    rest on nothing the ledger does not vouch for."""
+    replayed = replay(iter_events(s, login, checked=False))
+    problems: list[tuple[str, str]] = []
+    platforms = {str(row.id): row for row in s.scalars(sa.select(Platform).where(Platform.user_id == login.user.id))}
+    for key in sorted(platforms.keys() | replayed.platforms.keys()):
+        row, expected = platforms.get(key), replayed.platforms.get(key)
+        if row is None or expected is None or PlatformState(**_read_json(login, row, "details")) != expected:
+            problems.append(("replayed", f"platforms:{key} is not what the ledger's events make of it"))
+    uses = {str(row.id): row for row in s.scalars(sa.select(Use).where(Use.user_id == login.user.id))}
+    for key in sorted(uses.keys() | replayed.uses.keys()):
+        use_row, use = uses.get(key), replayed.uses.get(key)
+        if (
+            use_row is None
+            or use is None
+            or str(use_row.platform_id) != use.platform
+            or UseState(**_read_json(login, use_row, "state")) != use
+        ):
+            problems.append(("replayed", f"uses:{key} is not what the ledger's events make of it"))
+    return problems + _requests_against_ledger(s, login)
+
+
 def projected_state(s: Session, login: ActiveLogin) -> LedgerState:
     """The state as the projection tables hold it."""
     integrity.check(s, login)
