@@ -582,6 +582,25 @@ def _ledger_dropped(doc: dict[str, Any]) -> None:
     doc["ledger"] = None
 
 
+def _one_file_for_two_answers(doc: dict[str, Any]) -> None:
+    listed = [f for r in doc["requests"] for f in r["files"]]
+    assert listed, "the filled account has an answer file"
+    listed.append(dict(listed[0], id=str(uuid.uuid4())))
+    doc["requests"][0]["files"].append(listed[-1])
+
+
+def test_an_answer_file_listed_twice_is_refused(exported, other):
+    """One member listed for many answers let a 43 KB upload write 200 MB (an attacker's
+    pass): each member is read once, for one answer."""
+    forged = _resign(exported, _forge_account(_one_file_for_two_answers))
+    b = Auth(other.test_client())
+    b.register()
+    before = count_rows(other)
+    html = import_via_page(b, forged).get_data(as_text=True)
+    assert "The archive was refused, nothing changed" in html and "listed twice" in html
+    assert count_rows(other) == before
+
+
 @pytest.mark.parametrize(
     "change", [_every_use_granted, _platform_mail_redirected, _request_answers_dropped, _ledger_dropped]
 )

@@ -481,6 +481,9 @@ def _user(
 def _records(s: Session, vault: Vault, archive: Archive) -> None:
     """Profile, platforms, uses, requests and answer files, each under its own id."""
     data, user_id = archive.account, archive.user_id
+    # Each answer file is read from its own member, once: a member listed for several
+    # answers would let a small upload write its content again and again.
+    used: set[str] = set()
     try:
         if data.get("profile"):
             profile = Profile(user_id=user_id, updated_at=_moment(data["profile"]["updated_at"]))
@@ -521,8 +524,12 @@ def _records(s: Session, vault: Vault, archive: Archive) -> None:
                     request_id=request.id,
                     created_at=_moment(listed["created_at"]),
                 )
+                path = str(listed["path"])
+                if path in used or not path.startswith("answers/"):
+                    raise ArchiveError("malformed", f"account.json: the answer file {path!r} is listed twice or elsewhere")
+                used.add(path)
                 vault.write(file, "name", listed["name"])
-                vault.write_bytes(file, "content", archive.read(listed["path"]))
+                vault.write_bytes(file, "content", archive.read(path))
                 s.add(file)
                 s.flush()
                 s.expunge(file)  # one answer file in memory at a time
