@@ -420,7 +420,10 @@ def import_account(
                 raise EmailTaken("an account with this e-mail address exists")
         key = DataKey.generate()
         vault = Vault(key)
-        user, code = _user(s, settings, key, archive, email.strip(), password)
+        try:
+            user, code = _user(s, settings, key, archive, email.strip(), password)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a crafted account.json: refused, never a 500
+            raise ArchiveError("malformed", f"account.json: the account is incomplete or unreadable ({e!r})") from None
         for factor, name, secret in factors:
             moved = SecondFactor(id=factor.id, user_id=user.id, kind=factor.kind, created_at=factor.created_at)
             vault.write(moved, "name", name)
