@@ -300,6 +300,31 @@ def test_an_erased_payload_written_back_is_reported(person, app):
     assert check.problems == [f"event {index} was erased, but its details are stored again"]
 
 
+def test_an_erased_payload_written_back_raises_the_alarm_before_anything_is_shown(person, app, client):
+    """Written back from an old backup, the erased details decrypted and showed again on the
+    ledger, its export and the archive, with no alarm (an attacker's pass)."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    add_platform(person, **OTHER)
+    saved = _stored(app)
+    with app.app_context():
+        about = [e["index"] for e in ledger.iter_events(db.session(), _login(app)) if e.get("platform") == platform_id]
+    assert _erase(person, platform_id).status_code == 302
+    table = LedgerEntry.__table__
+    operator(app, sa.update(table).where(table.c.index == about[0]).values(event=saved[about[0]]))
+    assert FRENCH_SHOP["name"] not in client.get("/dashboard").get_data(as_text=True)  # reads no event
+    for path in ("/ledger", f"/ledger/events/{about[0]}"):
+        response = client.get(path)
+        assert_alarm(response, f"ledger_entries:{about[0]}")
+        assert FRENCH_SHOP["name"] not in response.get_data(as_text=True)
+    # The export (the person's evidence, made without the check) leaves it redacted.
+    exported = client.get("/ledger/export.json")
+    body = exported.get_data(as_text=True)
+    exported.close()
+    assert exported.status_code == 200 and FRENCH_SHOP["name"] not in body
+    entry = json.loads(body)["entries"][about[0]]
+    assert entry.get("redacted") is True and "event" not in entry
+
+
 # --- the bundle, offline --------------------------------------------------------------------
 
 

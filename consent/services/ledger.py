@@ -196,8 +196,10 @@ def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Gene
     integrity check, unless the caller is the one repairing what it checks). Redacted
     events (their platform erased) are left out: there is nothing left of them to read;
     ``redacted_indexes`` names them."""
+    platforms = None
     if checked:
         integrity.check(s, login)
+        platforms = _platform_ids(s, login)
     query = (
         sa.select(LedgerEntry)
         .where(LedgerEntry.user_id == login.user.id)
@@ -213,10 +215,30 @@ def iter_events(s: Session, login: ActiveLogin, *, checked: bool = True) -> Gene
                 blank.append(entry.index)
                 continue
             event = json.loads(login.vault.read_bytes(entry, "event"))
+            if platforms is not None:
+                _refuse_erased(entry.index, event, platforms)
             erased.update(events.redacted_by(event))
             yield event
     # Known only at the end (an erasure follows what it erased).
     _refuse_unexplained(blank, erased)
+
+
+def _platform_ids(s: Session, login: ActiveLogin) -> set[str]:
+    return {str(i) for i in s.scalars(sa.select(Platform.id).where(Platform.user_id == login.user.id))}
+
+
+def _refuse_erased(index: int, event: dict[str, Any], platforms: set[str]) -> None:
+    """IntegrityAlarm for an event whose platform is gone, but whose details are back.
+
+    A platform row goes only with its erasure, and the seal covers the rows (one added back
+    is caught), so, once checked, an event about a platform that is not there was erased:
+    details read for it were written back (an old ciphertext from a backup decrypts, being
+    bound only to its row). Found before anything is shown, not at the end of a reading."""
+    platform = event.get("platform")
+    if event.get("type") != events.PLATFORM_ERASED and platform is not None and str(platform) not in platforms:
+        raise IntegrityAlarm(
+            [("replayed", f"ledger_entries:{index}: you erased its details, but they are stored again")]
+        )
 
 
 def _refuse_unexplained(blank: list[int], erased: set[int]) -> None:
@@ -242,6 +264,7 @@ def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | No
     if entry is None or entry.event is None:
         return None
     event: dict[str, Any] = json.loads(login.vault.read_bytes(entry, "event"))
+    _refuse_erased(index, event, _platform_ids(s, login))
     return event
 
 
@@ -350,10 +373,20 @@ def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
         .order_by(LedgerEntry.index)
         .execution_options(yield_per=500)
     )
+    # What the person erased stays out of the export even if its details were written back
+    # (an old ciphertext decrypts): a first pass learns from the signed erasures what they
+    # name, since each follows what it erased.
+    erased: set[int] = set()
+    with contextlib.closing(s.scalars(query)) as stored:
+        for row in stored:
+            if row.event is not None:
+                erased.update(events.redacted_by(json.loads(login.vault.read_bytes(row, "event"))))
     with contextlib.closing(_checkpoints(s, login.user)) as notes, contextlib.closing(s.scalars(query)) as stored:
         entries = (
             bundle.Entry(
-                None if row.event is None else json.loads(login.vault.read_bytes(row, "event")),
+                None
+                if row.event is None or row.index in erased
+                else json.loads(login.vault.read_bytes(row, "event")),
                 notes.upto(row.index + 1),
                 leaf=row.leaf_hash,
             )
