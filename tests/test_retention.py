@@ -325,6 +325,17 @@ def test_an_erased_payload_written_back_raises_the_alarm_before_anything_is_show
     assert entry.get("redacted") is True and "event" not in entry
 
 
+def test_an_event_the_operator_blanked_raises_the_alarm_on_its_own_page(person, app, client):
+    """Its page and receipt answered 404, as if there were nothing (an attacker's pass): a
+    blank no signed erasure names is the operator's doing, never a redaction."""
+    platform_id = add_platform(person)
+    add_use(person, platform_id, "Marketing")
+    table = LedgerEntry.__table__
+    operator(app, sa.update(table).where(table.c.index == 1).values(event=None))
+    for path in ("/ledger/events/1", "/ledger/events/1/receipt.json"):
+        assert_alarm(client.get(path), "ledger_entries:1")
+
+
 # --- the bundle, offline --------------------------------------------------------------------
 
 

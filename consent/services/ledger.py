@@ -261,7 +261,10 @@ def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | No
     """Event ``index``; None if there is none, or if it was erased (``redacted_indexes``)."""
     integrity.check(s, login)
     entry = s.get(LedgerEntry, (login.user.id, index))
-    if entry is None or entry.event is None:
+    if entry is None:
+        return None
+    if entry.event is None:
+        redacted_indexes(s, login)  # the alarm, unless a signed erasure names it
         return None
     event: dict[str, Any] = json.loads(login.vault.read_bytes(entry, "event"))
     _refuse_erased(index, event, _platform_ids(s, login))
@@ -269,15 +272,13 @@ def get_event(s: Session, login: ActiveLogin, index: int) -> dict[str, Any] | No
 
 
 def redacted_indexes(s: Session, login: ActiveLogin) -> list[int]:
-    """The indexes of the events whose payloads the person erased (with their platforms)."""
-    integrity.check(s, login)
-    return list(
-        s.scalars(
-            sa.select(LedgerEntry.index)
-            .where(LedgerEntry.user_id == login.user.id, LedgerEntry.event.is_(None))
-            .order_by(LedgerEntry.index)
-        )
-    )
+    """The indexes of the events whose payloads the person erased (with their platforms),
+    as their signed erasures name them: reading them all raises the alarm for a payload an
+    operator blanked, which no erasure names (it must never pass for the person's own)."""
+    erased: set[int] = set()
+    for event in iter_events(s, login):
+        erased.update(events.redacted_by(event))
+    return sorted(erased)
 
 
 def state_at(s: Session, login: ActiveLogin, moment: datetime) -> LedgerState:
