@@ -190,24 +190,36 @@ def backup_command(path: Path) -> None:
     secrets that open it, encrypted with a passphrase read from the terminal or standard
     input. On PostgreSQL, the secrets and the description; pg_dump writes the data."""
     from consent.services import backup
+    from consent.witness.client import Witness
 
     if path.exists():  # before asking for a passphrase
         raise click.ClickException(f"{path} exists: a backup is never written over a file; choose another name")
     passphrase = _read_passphrase(confirm=True)
     secrets = {key.lower(): str(current_app.config[key]) for key in backup.SECRET_SETTINGS if current_app.config[key]}
+    # The witnesses go in the description, so that restore asks them wherever it runs.
+    witnesses = [str(Witness.parse(text)) for text in current_app.config["WITNESSES"]]
+    quorum = int(current_app.config["WITNESS_QUORUM"])
     engine = db.engine()
     try:
         if engine.dialect.name == "sqlite":
             described = backup.write_sqlite(
-                Path(str(engine.url.database)), path, secrets=secrets, passphrase=passphrase
+                Path(str(engine.url.database)),
+                path,
+                secrets=secrets,
+                passphrase=passphrase,
+                witnesses=witnesses,
+                witness_quorum=quorum,
             )
         else:
-            described = backup.write_secrets_only(engine, path, secrets=secrets, passphrase=passphrase)
+            described = backup.write_secrets_only(
+                engine, path, secrets=secrets, passphrase=passphrase, witnesses=witnesses, witness_quorum=quorum
+            )
     except backup.BackupError as e:
         raise click.ClickException(str(e)) from None
     click.echo(
         f"Backup written to {path}: {len(described.ledgers)} ledgers, {described.events} events, "
-        f"schema revision {described.schema_revision}, the secrets encrypted with the passphrase."
+        f"{len(described.witnesses)} witnesses, schema revision {described.schema_revision}, "
+        "the secrets encrypted with the passphrase."
     )
     if engine.dialect.name != "sqlite":
         click.echo("The data itself: run pg_dump now, as docs/operations.md (Backups) says:")
@@ -222,7 +234,13 @@ def backup_command(path: Path) -> None:
     is_flag=True,
     help="Restore even though witnesses saw newer ledgers than the backup holds (or could not be asked).",
 )
-def restore_command(path: Path, force: bool, accept_rollback: bool) -> None:
+@click.option(
+    "--no-witnesses",
+    is_flag=True,
+    help="Restore although no witness is known (none in the backup, none configured): nothing then "
+    "checks that the backup is not older than what was acknowledged.",
+)
+def restore_command(path: Path, force: bool, accept_rollback: bool, no_witnesses: bool) -> None:
     """Put a backup made by `consent backup` back: the database (SQLite) and the secrets in
     the instance's config file. The passphrase is read from the terminal or standard input.
     Runs without the app, so that a new machine needs no secrets of its own first."""
@@ -239,7 +257,14 @@ def restore_command(path: Path, force: bool, accept_rollback: bool) -> None:
         with backup.open_backup(path, passphrase) as opened:
             restored = {key.upper(): value for key, value in opened.secrets.items()}
             settings = config.load(instance, {**current, **restored})
-            _restore(opened, settings, config_path, force=force, accept_rollback=accept_rollback)
+            _restore(
+                opened,
+                settings,
+                config_path,
+                force=force,
+                accept_rollback=accept_rollback,
+                no_witnesses=no_witnesses,
+            )
     except (backup.BackupError, ConfigError) as e:
         raise click.ClickException(f"refused, nothing written: {e}") from None
     for key in backup.SECRET_SETTINGS:
@@ -248,7 +273,13 @@ def restore_command(path: Path, force: bool, accept_rollback: bool) -> None:
 
 
 def _restore(
-    opened: backup.Opened, settings: dict[str, Any], config_path: Path, *, force: bool, accept_rollback: bool
+    opened: backup.Opened,
+    settings: dict[str, Any],
+    config_path: Path,
+    *,
+    force: bool,
+    accept_rollback: bool,
+    no_witnesses: bool,
 ) -> None:
     """The checks that need the instance's settings, then the writes: database, then config."""
     from consent.services import backup, witnessing
@@ -263,7 +294,21 @@ def _restore(
     if _holds_accounts(url) and not force:
         raise backup.BackupError("the instance's database already holds accounts; to replace it, add --force")
     rules = witnessing.WitnessPolicy.from_settings(settings)
-    findings = backup.behind(described, rules.witnesses, timeout=rules.timeout)
+    # The backup's witnesses as well as the configured ones: a machine whose config names
+    # none would otherwise check nothing, and an older backup would come back in silence.
+    asked = backup.witnesses_to_ask(described, rules.witnesses)
+    if not asked and not no_witnesses:
+        raise backup.BackupError(
+            "no witness is known (none in the backup, none configured), so nothing can tell whether this "
+            "backup is older than what was acknowledged; to restore it unchecked, add --no-witnesses"
+        )
+    if not asked:
+        click.echo(
+            "Not checked: whether this backup is older than what was acknowledged (no witness is known); "
+            "decisions made after it are lost without a word, and the ledger goes on from it.",
+            err=True,
+        )
+    findings = backup.behind(described, asked, timeout=rules.timeout)
     if findings and not accept_rollback:
         raise backup.BackupError(
             f"the backup is older than what the witnesses saw ({len(findings)} findings):\n"

@@ -156,7 +156,7 @@ def test_a_backup_restores_every_account_into_a_fresh_instance(backed_up, instan
     events, ok = ledger_of(app_a)
     assert events == 5 and ok
     b = instances("b", with_secrets=False)  # a new machine: no secrets of its own
-    result = restore(b, path)
+    result = restore(b, path, "--no-witnesses")
     assert result.exit_code == 0, result.output
     assert f"1 ledgers, {events} events" in result.output
     restored = tomllib.loads(b.config.read_text())
@@ -303,7 +303,7 @@ def test_restore_replaces_a_database_with_accounts_only_when_forced(backed_up, i
     assert b.config.read_text() == config_before
     assert ledger_of(b.app(upgrade=False), "grace@example.org") == (2, True)
     b.close()
-    forced = restore(b, path, "--force")
+    forced = restore(b, path, "--force", "--no-witnesses")
     assert forced.exit_code == 0, forced.output
     app_b = b.app(upgrade=False)
     assert ledger_of(app_b) == (5, True)
@@ -315,7 +315,7 @@ def test_an_upgraded_but_unused_database_is_not_in_the_way(backed_up, instances)
     b = instances("b")
     b.app()  # `consent db upgrade` run on the new machine first: schema, directory, no account
     b.close()
-    result = restore(b, path)
+    result = restore(b, path, "--no-witnesses")
     assert result.exit_code == 0, result.output
     assert ledger_of(b.app(upgrade=False)) == (5, True)
 
@@ -371,6 +371,70 @@ def test_restore_refuses_when_a_witness_cannot_be_asked(instances, tmp_path, wit
     refused = restore(b, path)
     assert refused.exit_code == 1 and "could not ask witness witness.example/w1" in refused.output
     assert not b.database.exists()
+
+
+def test_the_backup_names_the_witnesses_and_restore_asks_them_on_a_machine_without_any(
+    instances,
+    tmp_path,
+    witness,  # noqa: F811
+):
+    """The new machine's config names no witness (an operator's blank, or a thief's): the
+    backup's own list, sealed with the secrets, is asked all the same."""
+    a = instances("a", witnesses=[witness.config], witness_quorum=1)
+    app = a.app()
+    register(app)
+    add_platforms(app, 3)
+    path = tmp_path / "a.backup"
+    assert take_backup(app, path).exit_code == 0
+    add_platforms(app, 4)  # the witness cosigns these: the backup is now 4 behind
+    described = _description(path)
+    assert described["witnesses"] == [witness.config] and described["witness_quorum"] == 1
+    b = instances("b", with_secrets=False)  # no witnesses configured
+    config_before = b.config.read_text()
+    for args in [(), ("--no-witnesses",)]:  # the backup names one: --no-witnesses skips nothing
+        refused = restore(b, path, *args)
+        assert refused.exit_code == 1, refused.output
+        assert "witness witness.example/w1 has seen 7 events, the backup holds 3 (4 behind)" in refused.output
+        assert b.config.read_text() == config_before and not b.database.exists()
+
+
+def test_a_witness_list_edited_in_the_description_is_refused(instances, tmp_path, witness):  # noqa: F811
+    a = instances("a", witnesses=[witness.config])
+    app = a.app()
+    register(app)
+    add_platforms(app, 2)
+    path = tmp_path / "a.backup"
+    assert take_backup(app, path).exit_code == 0
+    content = bytearray(path.read_bytes())
+    with tarfile.open(path) as tar:
+        member = tar.getmember("description.json")
+        start, size = member.offset_data, member.size
+    text = bytes(content[start : start + size])
+    edited = text.replace(json.dumps(witness.config).encode(), b'"' + b" " * (len(witness.config)) + b'"')
+    assert edited != text and len(edited) == size
+    content[start : start + size] = edited
+    damaged = tmp_path / "edited.backup"
+    damaged.write_bytes(bytes(content))
+    b = instances("b", with_secrets=False)
+    result = restore(b, damaged, "--no-witnesses")
+    assert result.exit_code == 1 and "description.json was changed after the backup was made" in result.output
+    assert not b.database.exists()
+
+
+def test_with_no_witness_known_restore_refuses_unless_told_what_is_not_checked(backed_up, instances):
+    _, _, path = backed_up  # A had no witnesses: the backup names none
+    assert _description(path)["witnesses"] == []
+    b = instances("b", with_secrets=False)
+    config_before = b.config.read_text()
+    refused = restore(b, path)
+    assert refused.exit_code == 1
+    assert "no witness is known (none in the backup, none configured)" in refused.output
+    assert "add --no-witnesses" in refused.output
+    assert b.config.read_text() == config_before and not b.database.exists()
+    accepted = restore(b, path, "--no-witnesses")
+    assert accepted.exit_code == 0, accepted.output
+    assert "Not checked: whether this backup is older than what was acknowledged" in accepted.output
+    assert ledger_of(b.app(upgrade=False)) == (5, True)
 
 
 def test_a_backup_of_another_kind_of_database_is_refused(backed_up, instances):
@@ -437,7 +501,7 @@ def test_a_backup_taken_while_writers_append_restores_every_acknowledged_decisio
     assert sum(map(len, after.values())) > sum(map(len, acknowledged.values()))  # and went on during it
 
     b = instances("b", with_secrets=False)
-    restored = restore(b, path)
+    restored = restore(b, path, "--no-witnesses")
     assert restored.exit_code == 0, restored.output
     with contextlib.closing(sqlite3.connect(b.database)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -521,7 +585,7 @@ def test_postgresql_backup_with_the_documented_commands(instances, tmp_path):
         b = instances("b", with_secrets=False, database_url=f"{PG_SERVER}/{target}")
         opened.append(b)
         subprocess.run([tools["createdb"], target], check=True, env=env)
-        restored = restore(b, secrets_file)
+        restored = restore(b, secrets_file, "--no-witnesses")
         assert restored.exit_code == 0, restored.output
         assert "pg_restore" in restored.output
         subprocess.run(
@@ -553,7 +617,7 @@ def test_restore_warns_when_the_environment_overrides_a_restored_secret(backed_u
     _, _, path = backed_up
     b = instances("b", with_secrets=False)
     env = {**b.env, "CONSENT_SECRET_KEY": secrets.token_hex(32)}
-    result = CliRunner().invoke(cli.main, ["restore", str(path)], input=PASSPHRASE + "\n", env=env)
+    result = CliRunner().invoke(cli.main, ["restore", str(path), "--no-witnesses"], input=PASSPHRASE + "\n", env=env)
     assert result.exit_code == 0, result.output
     assert "Warning: CONSENT_SECRET_KEY is set in the environment and overrides the restored value." in result.output
     assert "CONSENT_EMAIL_LOOKUP_KEY" not in result.output

@@ -33,7 +33,7 @@ import sqlite3
 import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -91,6 +91,10 @@ class Description:
     database: str  # "sqlite" or "postgresql"
     ledgers: tuple[LedgerDescription, ...]
     format: str = FORMAT
+    # The instance's witnesses as configured ("<key> <url>") and its quorum: restore asks
+    # them even on a machine whose config names none (sealed with the secrets, as is the rest).
+    witnesses: tuple[str, ...] = ()
+    witness_quorum: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode("utf-8") + b"\n"
@@ -102,7 +106,8 @@ class Description:
             if data.get("format") != FORMAT:
                 raise BackupError(f"expected a backup of format {FORMAT}, got {data.get('format')!r}")
             ledgers = tuple(LedgerDescription(**ledger) for ledger in data.pop("ledgers"))
-            return cls(**data, ledgers=ledgers)
+            witnesses = tuple(str(text) for text in data.pop("witnesses", ()))
+            return cls(**data, ledgers=ledgers, witnesses=witnesses)
         except (ValueError, TypeError, AttributeError, KeyError) as e:
             raise BackupError(f"{DESCRIPTION} is not a backup description: {e}") from None
 
@@ -159,7 +164,14 @@ def _b64(raw: bytes) -> str:
 
 
 def write_sqlite(
-    database: Path, out: Path, *, secrets: dict[str, str], passphrase: str, now: datetime | None = None
+    database: Path,
+    out: Path,
+    *,
+    secrets: dict[str, str],
+    passphrase: str,
+    witnesses: Sequence[str] = (),
+    witness_quorum: int = 0,
+    now: datetime | None = None,
 ) -> Description:
     """Copy the SQLite ``database`` while it is in use and write the backup to ``out`` (0600,
     never over an existing file). Returns its description."""
@@ -173,6 +185,7 @@ def write_sqlite(
                 description = describe(connection, now=now or datetime.now(UTC))
         finally:
             engine.dispose()
+        description = replace(description, witnesses=tuple(witnesses), witness_quorum=witness_quorum)
         identity = x25519.Identity.generate()
         encrypted = scratch / DATABASE
         with copy.open("rb") as plain, encrypted.open("wb") as sealed:
@@ -182,12 +195,20 @@ def write_sqlite(
 
 
 def write_secrets_only(
-    engine: sa.Engine, out: Path, *, secrets: dict[str, str], passphrase: str, now: datetime | None = None
+    engine: sa.Engine,
+    out: Path,
+    *,
+    secrets: dict[str, str],
+    passphrase: str,
+    witnesses: Sequence[str] = (),
+    witness_quorum: int = 0,
+    now: datetime | None = None,
 ) -> Description:
     """PostgreSQL: the description (one snapshot) and the secrets; pg_dump writes the data."""
     _check_new(out, passphrase)
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
         description = describe(connection, now=now or datetime.now(UTC))
+    description = replace(description, witnesses=tuple(witnesses), witness_quorum=witness_quorum)
     with _scratch(out.parent) as scratch:
         _write(out, scratch, description, secrets, passphrase, None, None)
     return description
@@ -475,6 +496,16 @@ class _WitnessHoldsLess(Exception):
 
 def _holds_less(_old: int) -> list[bytes]:
     raise _WitnessHoldsLess
+
+
+def witnesses_to_ask(description: Description, configured: Sequence[Witness]) -> tuple[Witness, ...]:
+    """The witnesses the backup names and those this machine's config names, each once: a
+    config that lost its witnesses (or never had them, on a new machine) asks the backup's."""
+    found: dict[str, Witness] = {str(w): w for w in configured}
+    for text in description.witnesses:
+        witness = Witness.parse(text)  # ConfigError: refused like any other unusable setting
+        found.setdefault(str(witness), witness)
+    return tuple(found.values())
 
 
 def behind(description: Description, witnesses: Sequence[Witness], *, timeout: float) -> list[Finding]:
