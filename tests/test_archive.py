@@ -644,6 +644,20 @@ def test_an_archive_whose_account_exists_here_is_refused(exported, app, person):
     assert count_rows(app) == before
 
 
+def test_an_account_with_only_its_profile_filled_in_can_import(exported, other):
+    """Saving one's name first, as the dashboard suggests, signed an event, and the account
+    could then never import (an outsider's walk)."""
+    b = Auth(other.test_client())
+    b.register()
+    assert b.post("/profile", {"full_name": "Bea Import"}).status_code == 302
+    page = b.client.get("/account/archive").get_data(as_text=True)
+    assert "replaced by the archive" in page
+    response = import_via_page(b, exported)
+    assert response.status_code == 200 and "Your archive is imported" in response.get_data(as_text=True)
+    profile = b.client.get("/profile").get_data(as_text=True)
+    assert "Bea Import" not in profile
+
+
 def test_import_into_a_non_empty_account_is_refused(exported, other):
     b = Auth(other.test_client())
     b.register()

@@ -354,11 +354,16 @@ def ask_witnesses(s: Session, archive: Archive) -> list[str]:
     return lines
 
 
-def _is_empty(s: Session, user_id: uuid.UUID) -> bool:
-    size = s.scalar(sa.select(LedgerHead.size).where(LedgerHead.user_id == user_id)) or 0
+def _is_empty(s: Session, login: ActiveLogin) -> bool:
+    """No platform, no request, and a ledger of nothing but the person's own records (a
+    profile filled in first, as the dashboard suggests): replacing the account loses
+    nothing of their dealings with anyone."""
+    user_id = login.user.id
     platforms = s.scalar(sa.select(sa.func.count()).select_from(Platform).where(Platform.user_id == user_id))
     requests_ = s.scalar(sa.select(sa.func.count()).select_from(Request).where(Request.user_id == user_id))
-    return size == 0 and not platforms and not requests_
+    if platforms or requests_:
+        return False
+    return all(e["type"] == events.RECORDS_SEALED for e in ledger_service.iter_events(s, login, checked=False))
 
 
 def _dump(value: Any) -> bytes:
@@ -400,10 +405,10 @@ def import_account(
         factors: list[tuple[SecondFactor, str, str]] = []
         if replacing is not None:
             old = s.get_one(User, replacing.user.id)
-            if not _is_empty(s, old.id):
+            if not _is_empty(s, replacing):
                 raise ArchiveError(
                     "not_empty",
-                    "this account has platforms, requests or a ledger already: import only into an empty one",
+                    "this account has platforms or requests already: import only into an empty one",
                 )
             email = replacing.vault.read(old, "email") or ""
             for factor in list(s.scalars(sa.select(SecondFactor).where(SecondFactor.user_id == old.id))):
@@ -578,9 +583,9 @@ def _seal(s: Session, login: ActiveLogin, head: LedgerHead) -> None:
 
 
 def is_empty(s: Session, login: ActiveLogin) -> bool:
-    """Whether the person's account may receive an archive: no platform, no request, no ledger."""
+    """Whether the person's account may receive an archive (``_is_empty``)."""
     with transaction(s):
-        return _is_empty(s, login.user.id)
+        return _is_empty(s, login)
 
 
 def today() -> date:
