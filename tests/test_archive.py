@@ -985,3 +985,30 @@ def test_records_that_never_stop_changing_are_refused_with_a_message(person, app
         "/account/archive", {"export-current": PASSWORD}, action="/account/archive/export", prefix="export"
     )
     assert response.status_code == 200 and "kept changing" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("answer.pdf", "answers/f.pdf"), ("page.HTML", "answers/f.html.txt"), ("logo.svg", "answers/f.svg.txt"), ("x", "answers/f")],
+)
+def test_an_answer_file_a_browser_would_run_is_kept_as_text(name, path):
+    """A company's HTML or SVG opened from index.html would run its scripts (an attacker's pass)."""
+    assert archive_format.answer_path("f", name) == path
+
+
+def test_the_index_reads_on_a_phone_without_sideways_scrolling(exported, tmp_path):
+    """At 390 px the platforms table made the page 835 px wide (an outsider's walk)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    zipfile.ZipFile(io.BytesIO(exported)).extractall(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 800})
+            page.goto((tmp_path / "index.html").as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.get_by_role("link", name="key-card.pdf").count() == 1
+        finally:
+            browser.close()

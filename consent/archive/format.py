@@ -84,7 +84,14 @@ def answer_path(file_id: str, name: str) -> str:
     """Where an answer file goes: its id (unique, safe), and the extension of its name
     when it has a plain one, so the person's system knows how to open it."""
     match = re.search(r"\.([A-Za-z0-9]{1,8})$", name)
-    return f"answers/{file_id}{'.' + match.group(1).lower() if match else ''}"
+    extension = match.group(1).lower() if match else ""
+    if extension in _ACTIVE:  # a company's page must not run as one, opened from index.html
+        extension += ".txt"
+    return f"answers/{file_id}{'.' + extension if extension else ''}"
+
+
+#: Extensions a browser runs as pages or scripts: an answer file with one is kept as text.
+_ACTIVE = frozenset({"htm", "html", "xhtml", "xht", "shtml", "svg", "svgz", "xml", "xsl", "js", "mjs", "mht", "mhtml"})
 
 
 def letter_path(request_id: str, extension: str) -> str:
