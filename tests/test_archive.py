@@ -1012,3 +1012,22 @@ def test_the_index_reads_on_a_phone_without_sideways_scrolling(exported, tmp_pat
             assert page.get_by_role("link", name="key-card.pdf").count() == 1
         finally:
             browser.close()
+
+
+def test_the_archive_is_found_from_settings_and_from_a_new_accounts_dashboard(person):
+    """Only the delete-account box led to it (an outsider's walk)."""
+    settings = person.client.get("/settings").get_data(as_text=True)
+    assert 'id="account-archive"' in settings and 'href="/account/archive"' in settings
+    dashboard = person.client.get("/dashboard").get_data(as_text=True)
+    assert 'id="welcome-import"' in dashboard
+    page = person.client.get("/account/archive").get_data(as_text=True)
+    assert "age -d" in page
+
+
+def test_a_refused_form_brings_the_person_to_its_error(person):
+    """The error sat below the fold after a failed import or deletion (an outsider's walk):
+    each form posts to its own section's anchor, which the answer page scrolls to."""
+    archive = person.client.get("/account/archive").get_data(as_text=True)
+    assert 'action="/account/archive/import#import-heading"' in archive
+    assert 'action="/account/archive/export#export-heading"' in archive
+    assert 'action="/settings/delete#delete"' in person.client.get("/settings").get_data(as_text=True)
