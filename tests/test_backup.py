@@ -194,23 +194,16 @@ def test_the_backup_file_is_private_and_shows_no_secret(backed_up):
     assert ledger_description["checkpoint"].splitlines()[1] == "5"
 
 
-@pytest.mark.parametrize("size", [0, 5, 65536, 65537, 200_000])
-def test_the_secrets_are_in_the_age_format_that_pyrage_reads(size):
-    """Our own age writer (for scrypt's work factor, see AGE_SCRYPT_LOG_N) against pyrage's
-    reader: empty, one chunk, exactly one full chunk, and several."""
-    from pyrage import DecryptError
+def test_the_secrets_are_in_the_age_format_that_pyrage_reads(backed_up):
+    """Written by consent/age.py (tests/test_age.py holds the format's own tests)."""
     from pyrage import passphrase as age
 
-    from consent.services.backup import _age_passphrase_encrypt
-
-    plaintext = os.urandom(size)
-    sealed = _age_passphrase_encrypt(plaintext, PASSPHRASE, log_n=10)
-    assert sealed.startswith(b"age-encryption.org/v1\n-> scrypt ") and sealed.split(b"\n")[1].endswith(b" 10")
-    assert age.decrypt(sealed, PASSPHRASE) == plaintext
-    with pytest.raises(DecryptError):
-        age.decrypt(sealed, "another passphrase")
-    with pytest.raises(DecryptError):
-        age.decrypt(sealed[:-1], PASSPHRASE)
+    _, _, path = backed_up
+    with tarfile.open(path) as tar:
+        member = tar.extractfile("secrets.age")
+        assert member is not None
+        sealed = json.loads(age.decrypt(member.read(), PASSPHRASE))
+    assert sealed["format"] == "consent-backup/1" and set(sealed["secrets"]) == {"secret_key", "email_lookup_key"}
 
 
 def test_a_backup_is_never_written_over_a_file_and_needs_a_long_passphrase(instances, tmp_path):
@@ -253,6 +246,10 @@ def _damaged(path: Path, how: str) -> Path:
     elif how == "database-flipped":
         start, size = offsets["database.age"]
         content[start + size // 2] ^= 1
+    elif how == "secrets-costly":
+        start, size = offsets["secrets.age"]
+        header = bytes(content[start : start + 100]).replace(b" 18\n", b" 30\n", 1)
+        content[start : start + 100] = header
     elif how == "secrets-flipped":
         start, size = offsets["secrets.age"]
         content[start + size - 10] ^= 1
@@ -271,7 +268,8 @@ def _damaged(path: Path, how: str) -> Path:
         ("truncated-end", "is not a complete backup (truncated, or not one)"),
         ("description-edited", "description.json was changed after the backup was made"),
         ("database-flipped", "database.age is not the database the secrets name"),
-        ("secrets-flipped", "the passphrase does not open this backup"),
+        ("secrets-flipped", "secrets.age cannot be opened: the encrypted file is cut short or damaged"),
+        ("secrets-costly", "secrets.age cannot be opened: expected a scrypt work factor of at most 2^20, got 2^30"),
         ("not-a-backup", "is not a complete backup (truncated, or not one)"),
     ],
 )

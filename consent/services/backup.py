@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import hmac
 import io
 import json
 import os
@@ -41,13 +40,9 @@ from typing import IO, Any
 
 import pyrage
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from pyrage import passphrase as age_passphrase
 from pyrage import x25519
 
-from consent import migrate
+from consent import age, migrate
 from consent.errors import ConsentError, VerificationError
 from consent.ledger import origin_for
 from consent.ledger.checkpoint import open_checkpoint
@@ -276,7 +271,7 @@ def _write(
         "description_sha256": hashlib.sha256(described).hexdigest(),
         "database_sha256": _sha256_file(database) if database is not None else None,
     }
-    secret_bytes = _age_passphrase_encrypt(json.dumps(sealed).encode("utf-8"), passphrase)
+    secret_bytes = age.encrypt(json.dumps(sealed).encode("utf-8"), passphrase)
     partial = scratch / "backup.tar"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -297,51 +292,6 @@ def _write(
             os.fsync(directory)
         finally:
             os.close(directory)
-
-
-#: scrypt's cost, as a power of two: what age's reference implementation uses (256 MiB,
-#: about a second). pyrage.passphrase.encrypt measures the machine instead, and chose 2^20
-#: here (1 GiB; 20 s on the loaded 2-core machine), which a small server cannot spare.
-AGE_SCRYPT_LOG_N = 18
-_AGE_CHUNK = 64 * 1024
-
-
-def _age_passphrase_encrypt(plaintext: bytes, passphrase: str, *, log_n: int = AGE_SCRYPT_LOG_N) -> bytes:
-    """``plaintext`` in the age v1 format (age-encryption.org/v1, C2SP age) with one scrypt
-    recipient stanza of work factor 2^``log_n``. Read back with pyrage.passphrase.decrypt,
-    which the tests do, so the two cannot disagree."""
-    file_key = os.urandom(16)
-    salt = os.urandom(16)
-    wrap_key = hashlib.scrypt(
-        passphrase.encode("utf-8"),
-        salt=b"age-encryption.org/v1/scrypt" + salt,
-        n=2**log_n,
-        r=8,
-        p=1,
-        maxmem=128 * 8 * 2**log_n + 2**24,  # 128 * r * N bytes, and some room
-        dklen=32,
-    )
-    body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
-    header = f"age-encryption.org/v1\n-> scrypt {_b64_raw(salt)} {log_n}\n{_b64_raw(body)}\n---".encode()
-    mac = hmac.new(_hkdf(file_key, b"", b"header"), header, hashlib.sha256).digest()
-    nonce = os.urandom(16)
-    payload = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    chunks = [plaintext[i : i + _AGE_CHUNK] for i in range(0, len(plaintext), _AGE_CHUNK)] or [b""]
-    sealed = [
-        # STREAM: an 11-byte big-endian counter, then 1 on the last chunk, 0 before it.
-        payload.encrypt(n.to_bytes(11, "big") + (b"\x01" if n == len(chunks) - 1 else b"\x00"), chunk, None)
-        for n, chunk in enumerate(chunks)
-    ]
-    return header + b" " + _b64_raw(mac).encode() + b"\n" + nonce + b"".join(sealed)
-
-
-def _b64_raw(raw: bytes) -> str:
-    """Base64 without padding, as age writes it (a 32-byte value fits one header line)."""
-    return base64.b64encode(raw).decode().rstrip("=")
-
-
-def _hkdf(key: bytes, salt: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(key)
 
 
 def _add(tar: tarfile.TarFile, name: str, content: IO[bytes], size: int) -> None:
@@ -418,11 +368,13 @@ def open_backup(path: Path, passphrase: str) -> Iterator[Opened]:
         described = _member(tar, DESCRIPTION, _MAX_DESCRIPTION_BYTES)
         description = Description.from_json(described)
         try:
-            sealed = json.loads(age_passphrase.decrypt(_member(tar, SECRETS, _MAX_SECRETS_BYTES), passphrase))
-        except pyrage.DecryptError:
-            raise BackupError(
-                "the passphrase does not open this backup (wrong passphrase, or an edited file)"
-            ) from None
+            sealed = json.loads(age.decrypt(_member(tar, SECRETS, _MAX_SECRETS_BYTES), passphrase))
+        except age.AgeError as e:
+            if e.reason == "passphrase":
+                raise BackupError(
+                    "the passphrase does not open this backup (wrong passphrase, or an edited file)"
+                ) from None
+            raise BackupError(f"{SECRETS} cannot be opened: {e}") from None
         if not isinstance(sealed, dict) or sealed.get("format") != FORMAT:
             raise BackupError(f"{SECRETS}: expected the secrets of a {FORMAT} backup")
         if hashlib.sha256(described).hexdigest() != sealed["description_sha256"]:
