@@ -18,10 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import io
 import json
-import os
 import re
 import tempfile
 import uuid
@@ -31,12 +29,10 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import ijson
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from consent import age
 from consent.errors import ConsentError, VerificationError
 from consent.ledger import bundle, origin_for
 from consent.ledger.checkpoint import open_checkpoint
@@ -108,126 +104,34 @@ def sign(account_json: bytes, private_key: bytes) -> bytes:
     return base64.b64encode(signature) + b"\n"
 
 
-# --- age (age-encryption.org/v1, C2SP age), passphrase recipient, as a stream ----------------
-#
-# pyrage's passphrase mode takes and returns bytes (the whole archive in memory) and picks
-# scrypt's cost by timing the machine (2^20, 1 GiB here): too much for a server building
-# archives on request. These two stream 64 KiB at a time, at age's usual cost, and pyrage
-# reads what they write (and they read what pyrage writes; the tests check both ways).
+# --- age (consent.age): the archive's reasons for what it refuses ------------------------------
 
-#: scrypt's work factor, a power of two: 2^18 (256 MiB, about a second), age's usual cost.
-AGE_SCRYPT_LOG_N = 18
-#: The most a file to open may ask for: a hostile file must not make the server spend more.
-AGE_MAX_LOG_N = 20
-_AGE_CHUNK = 64 * 1024
-_AGE_TAG = 16
-_AGE_MAX_HEADER = 4096
+#: What an age refusal means for an archive (consent.age.AgeError's reasons).
+_AGE_REASONS = {
+    "passphrase": "passphrase",
+    "recipient": "passphrase",
+    "work_factor": "too_large",
+    "too_large": "too_large",
+    "header": "damaged",
+    "payload": "damaged",
+}
 
 
-def _b64_raw(raw: bytes) -> str:
-    return base64.b64encode(raw).decode().rstrip("=")
-
-
-def _unb64_raw(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def _hkdf(key: bytes, salt: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(key)
-
-
-def _scrypt(passphrase: str, salt: bytes, log_n: int) -> bytes:
-    return hashlib.scrypt(
-        passphrase.encode("utf-8"),
-        salt=b"age-encryption.org/v1/scrypt" + salt,
-        n=2**log_n,
-        r=8,
-        p=1,
-        maxmem=128 * 8 * 2**log_n + 2**24,
-        dklen=32,
-    )
-
-
-def _chunk_nonce(counter: int, last: bool) -> bytes:
-    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
-
-
-def encrypt_stream(source: IO[bytes], out: IO[bytes], passphrase: str, *, log_n: int = AGE_SCRYPT_LOG_N) -> None:
-    """``source`` to ``out`` in the age format, with one scrypt recipient (the passphrase)."""
-    file_key, salt = os.urandom(16), os.urandom(16)
-    body = ChaCha20Poly1305(_scrypt(passphrase, salt, log_n)).encrypt(bytes(12), file_key, None)
-    header = f"age-encryption.org/v1\n-> scrypt {_b64_raw(salt)} {log_n}\n{_b64_raw(body)}\n---".encode()
-    mac = hmac.new(_hkdf(file_key, b"", b"header"), header, hashlib.sha256).digest()
-    nonce = os.urandom(16)
-    out.write(header + b" " + _b64_raw(mac).encode() + b"\n" + nonce)
-    payload = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    chunk, counter = source.read(_AGE_CHUNK), 0
-    while True:
-        following = source.read(_AGE_CHUNK)  # one chunk ahead: the last one is marked
-        out.write(payload.encrypt(_chunk_nonce(counter, not following), chunk, None))
-        if not following:
-            return
-        chunk, counter = following, counter + 1
+def encrypt_stream(source: IO[bytes], out: IO[bytes], passphrase: str) -> None:
+    """``source`` to ``out`` in the age format, with the passphrase (consent.age)."""
+    age.encrypt_stream(source, out, passphrase)
 
 
 def encrypt(data: bytes, passphrase: str) -> bytes:
-    out = io.BytesIO()
-    encrypt_stream(io.BytesIO(data), out, passphrase)
-    return out.getvalue()
-
-
-def _age_header(stream: IO[bytes]) -> tuple[bytes, bytes, int, bytes, bytes]:
-    """The header as signed (up to '---'), the scrypt salt, work factor and wrapped key, and the MAC."""
-    lines, signed = [], b""
-    while True:
-        line = stream.readline(_AGE_MAX_HEADER)
-        signed += line
-        if len(signed) > _AGE_MAX_HEADER or not line.endswith(b"\n"):
-            raise ArchiveError("damaged", "the encrypted archive's header is damaged")
-        lines.append(line[:-1].decode("ascii", "replace"))
-        if line.startswith(b"--- "):
-            break
-    stanza = lines[1].split(" ") if len(lines) == 4 else []
-    if lines[0] != "age-encryption.org/v1" or len(stanza) != 4 or stanza[:2] != ["->", "scrypt"]:
-        raise ArchiveError("passphrase", "this archive is encrypted for a key, not with a passphrase")
-    try:
-        salt, log_n, wrapped, mac = (
-            _unb64_raw(stanza[2]),
-            int(stanza[3]),
-            _unb64_raw(lines[2]),
-            _unb64_raw(lines[3][4:]),
-        )
-    except (ValueError, binascii.Error):
-        raise ArchiveError("damaged", "the encrypted archive's header is damaged") from None
-    if not 1 <= log_n <= AGE_MAX_LOG_N:
-        raise ArchiveError("too_large", f"expected a scrypt work factor of at most 2^{AGE_MAX_LOG_N}, got 2^{log_n}")
-    return signed[: signed.rindex(b"---") + 3], salt, log_n, wrapped, mac
+    return age.encrypt(data, passphrase)
 
 
 def decrypt_stream(source: IO[bytes], out: IO[bytes], passphrase: str, *, limit: int) -> None:
     """The age file ``source``, opened with ``passphrase``, to ``out`` (at most ``limit`` bytes)."""
-    signed, salt, log_n, wrapped, mac = _age_header(source)
     try:
-        file_key = ChaCha20Poly1305(_scrypt(passphrase, salt, log_n)).decrypt(bytes(12), wrapped, None)
-    except InvalidTag:
-        raise ArchiveError("passphrase", "the passphrase does not open this archive") from None
-    if not hmac.compare_digest(hmac.new(_hkdf(file_key, b"", b"header"), signed, hashlib.sha256).digest(), mac):
-        raise ArchiveError("damaged", "the encrypted archive's header was changed")
-    payload = ChaCha20Poly1305(_hkdf(file_key, source.read(16), b"payload"))
-    chunk, counter, written = source.read(_AGE_CHUNK + _AGE_TAG), 0, 0
-    while True:
-        following = source.read(_AGE_CHUNK + _AGE_TAG) if len(chunk) == _AGE_CHUNK + _AGE_TAG else b""
-        try:
-            plain = payload.decrypt(_chunk_nonce(counter, not following), chunk, None)
-        except InvalidTag:
-            raise ArchiveError("damaged", "the encrypted archive is truncated or damaged") from None
-        written += len(plain)
-        if written > limit:
-            raise ArchiveError("too_large", f"expected an archive of at most {limit} bytes, got more")
-        out.write(plain)
-        if not following:
-            return
-        chunk, counter = following, counter + 1
+        age.decrypt_stream(source, out, passphrase, limit=limit)
+    except age.AgeError as e:
+        raise ArchiveError(_AGE_REASONS.get(e.reason, "damaged"), f"the encrypted archive: {e}") from None
 
 
 class HashingWriter(io.RawIOBase):
