@@ -450,6 +450,29 @@ def test_a_pure_bundle_with_redacted_entries_verifies_and_says_which():
     assert report.first_recorded == report.last_recorded  # only the erasure's own times are left
 
 
+def test_a_bundle_that_carries_erased_details_again_verifies_with_a_warning_naming_them(tmp_path):
+    """Details the person erased, put back into a bundle (from an older export, or a server
+    that wrote them back): the history is still theirs and signed, so it verifies, but the
+    report and the command name the indexes (the app's export never carries them)."""
+    text, _, _ = _signed(_erased_history(), {0})
+    report = bundle.verify_bundle(io.BytesIO(text.encode()))
+    assert report.redacted == [0] and report.unerased == [1, 2]
+    path = tmp_path / "bundle.json"
+    path.write_text(text)
+    cli = _consent_verify(str(path))
+    assert cli.returncode == 0, cli.stderr
+    assert "! events 1, 2: erased by a signed platform.erased event, but their details are in this file" in cli.stdout
+    clean, _, _ = _signed(_erased_history(), {0, 1, 2})
+    assert bundle.verify_bundle(io.BytesIO(clean.encode())).unerased == []
+    assert "but their details are in this file" not in _consent_verify(str(_write(tmp_path, clean))).stdout
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "clean.json"
+    path.write_text(text)
+    return path
+
+
 def test_a_held_receipt_matches_a_redacted_entry_by_its_leaf_and_a_forked_one_is_refused():
     """A receipt the person kept of an event since erased still pins the bundle: the
     redacted entry must keep the leaf of the receipt's event, else it is another history."""
