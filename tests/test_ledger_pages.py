@@ -194,3 +194,100 @@ def test_the_passkey_hint_names_this_instances_own_port(app):
     page = client.get("/settings/security", base_url=at).get_data(as_text=True)
     assert "Passkeys need this site opened by its name" in page  # an IP address: no passkeys here
     assert "http://localhost:5077 instead of http://127.0.0.1:5077" in page and ":5000" not in page
+
+
+# --- after an erasure: the redacted events keep their place -----------------------------------
+
+
+@pytest.fixture
+def erased_apart(person, app):
+    """Shopwise (added, then two uses, around FriendSphere's events) erased: its events are
+    not one run, and the erasure names them all."""
+    from tests.test_retention import _erase
+
+    shop = add_platform(person)
+    add_use(person, shop, "Marketing")
+    friends = add_platform(person, name="FriendSphere", country="IE")
+    add_use(person, friends, "PersonalisedAdvertising", decision="refuse")
+    add_use(person, shop, "ServicePersonalisation")
+    about = [e["index"] for e in all_events(app) if e.get("platform") == shop]
+    assert _erase(person, shop).status_code == 302
+    erasure = _index_of(app, "platform.erased")
+    return {"about": about, "erasure": erasure, "friends": friends}
+
+
+def _redacted_rows(html: str) -> list[str]:
+    return re.findall(r'<li id="event-\d+" class="redacted">.*?</li>', html, re.S)
+
+
+def test_the_ledger_list_shows_a_row_per_run_of_redacted_events(erased_apart, client, app):
+    first, second, third = erased_apart["about"]  # added; granted; granted, after FriendSphere's
+    assert second == first + 1 and third > second + 1
+    erasure = erased_apart["erasure"]
+    html = client.get("/ledger").get_data(as_text=True)
+    rows = _redacted_rows(html)
+    assert len(rows) == 2
+    newer, older = rows  # newest first, each in its place
+    assert f'id="event-{third}"' in newer and f"#{third}<" in newer and "1 event: you erased its platform" in newer
+    assert f'id="event-{first}"' in older and f"#{first}–{second}<" in older
+    assert "2 events: you erased their platform" in older
+    assert all(f'href="/ledger/events/{erasure}"' in row and f"See the erasure, #{erasure}" in row for row in rows)
+    order = [int(n) for n in re.findall(r'<li id="event-(\d+)"', html)]
+    assert order == sorted(order, reverse=True) and len(order) == (erasure + 1) - 3 + 2  # 3 redacted, 2 runs
+    # A filter shows what matches it: no redacted event matches anything.
+    filtered = client.get(f"/ledger?platform={erased_apart['friends']}").get_data(as_text=True)
+    assert _redacted_rows(filtered) == []
+
+
+def test_the_erasure_page_links_each_run_of_the_events_it_redacted(erased_apart, client):
+    first, second, third = erased_apart["about"]
+    page = client.get(f"/ledger/events/{erased_apart['erasure']}").get_data(as_text=True)
+    named = page.split('id="erased-events">', 1)[1].split("</dd>", 1)[0]
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', named) == [
+        (f"/ledger#event-{first}", f"#{first}–{second}"),
+        (f"/ledger#event-{third}", f"#{third}"),
+    ]
+
+
+def test_a_redacted_events_page_links_the_erasure(erased_apart, client):
+    page = client.get(f"/ledger/events/{erased_apart['about'][1]}")
+    assert page.status_code == 404
+    assert f'href="/ledger/events/{erased_apart["erasure"]}" id="erasure-link"' in page.get_data(as_text=True)
+
+
+@pytest.mark.browser
+def test_the_redacted_rows_and_the_erasure_page_fit_a_phone(erased_apart, client, tmp_path):
+    """At 390 px, neither the ledger list with its redacted rows nor the erasure's page
+    scrolls sideways. The pages come from this test's client (its session), served to
+    Chromium under a made-up origin."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    origin = "http://consent.test"
+
+    def answer(route):  # type: ignore[no-untyped-def]
+        response = client.get(route.request.url.removeprefix(origin))
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+        response.close()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+        phone = context.new_page()
+        phone.route(f"{origin}/**", answer)
+        try:
+            for path in ("/ledger", f"/ledger/events/{erased_apart['erasure']}", "/ledger/events/1"):
+                phone.goto(origin + path)
+                assert phone.locator("h1").count() == 1
+                wide = phone.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 390, f"{path} is {wide} px wide"
+            phone.goto(origin + "/ledger")
+            assert phone.locator("ul.events").evaluate("e => getComputedStyle(e).listStyleType") == "none"  # styled
+            for row in phone.locator("li.redacted").all():
+                box = row.bounding_box()
+                assert box is not None and box["x"] + box["width"] <= 390
+            phone.screenshot(path=str(tmp_path / "ledger-390.png"), full_page=True)
+        finally:
+            context.close()
+            browser.close()
