@@ -123,6 +123,19 @@ def test_the_erase_page_says_what_goes_and_what_stays_and_changes_nothing(person
     assert (count_rows(app), _stored(app)) == before  # showing it changes nothing
 
 
+def test_the_erase_page_leaves_out_what_there_is_none_of_and_says_to_wait_for_an_answer(person, client):
+    """"0 files the platform sent back" read as something to worry about; and "send it an
+    erasure request first", then erasing, deleted that request's due date (an outsider's walk)."""
+    platform_id = add_platform(person, **FRENCH_SHOP)
+    page = client.get(f"/platforms/{platform_id}/erase").get_data(as_text=True)
+    goes = page.split('id="erase-goes-list"', 1)[1].split("</ul>", 1)[0]
+    assert "0 " not in goes and "use of your data" not in goes and "request" not in goes and "file" not in goes
+    assert "The details of 1 event in your ledger" in goes and "The platform's details" in goes
+    stays = page.split('id="erase-stays-list"', 1)[1].split("</ul>", 1)[0]
+    assert "send it an erasure request first" not in stays
+    assert "erase it here only once they have answered" in stays
+
+
 def test_erasing_removes_the_platform_its_uses_requests_and_files(erased, app, client):
     after = count_rows(app)
     before = erased["before"]
