@@ -284,6 +284,7 @@ def test_the_redacted_rows_and_the_erasure_page_fit_a_phone(erased_apart, client
                 assert wide <= 390, f"{path} is {wide} px wide"
             phone.goto(origin + "/ledger")
             assert phone.locator("ul.events").evaluate("e => getComputedStyle(e).listStyleType") == "none"  # styled
+            assert phone.locator("li.redacted").count() == 2
             for row in phone.locator("li.redacted").all():
                 box = row.bounding_box()
                 assert box is not None and box["x"] + box["width"] <= 390

@@ -124,7 +124,7 @@ def test_the_erase_page_says_what_goes_and_what_stays_and_changes_nothing(person
 
 
 def test_the_erase_page_leaves_out_what_there_is_none_of_and_says_to_wait_for_an_answer(person, client):
-    """"0 files the platform sent back" read as something to worry about; and "send it an
+    """The count "0 files the platform sent back" read as something to worry about; and "send it an
     erasure request first", then erasing, deleted that request's due date (an outsider's walk)."""
     platform_id = add_platform(person, **FRENCH_SHOP)
     page = client.get(f"/platforms/{platform_id}/erase").get_data(as_text=True)
