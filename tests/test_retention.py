@@ -123,19 +123,6 @@ def test_the_erase_page_says_what_goes_and_what_stays_and_changes_nothing(person
     assert (count_rows(app), _stored(app)) == before  # showing it changes nothing
 
 
-def test_the_erase_page_leaves_out_what_there_is_none_of_and_says_to_wait_for_an_answer(person, client):
-    """The count "0 files the platform sent back" read as something to worry about; and "send it an
-    erasure request first", then erasing, deleted that request's due date (an outsider's walk)."""
-    platform_id = add_platform(person, **FRENCH_SHOP)
-    page = client.get(f"/platforms/{platform_id}/erase").get_data(as_text=True)
-    goes = page.split('id="erase-goes-list"', 1)[1].split("</ul>", 1)[0]
-    assert "0 " not in goes and "use of your data" not in goes and "request" not in goes and "file" not in goes
-    assert "The details of 1 event in your ledger" in goes and "The platform's details" in goes
-    stays = page.split('id="erase-stays-list"', 1)[1].split("</ul>", 1)[0]
-    assert "send it an erasure request first" not in stays
-    assert "erase it here only once they have answered" in stays
-
-
 def test_erasing_removes_the_platform_its_uses_requests_and_files(erased, app, client):
     after = count_rows(app)
     before = erased["before"]
@@ -461,29 +448,6 @@ def test_a_pure_bundle_with_redacted_entries_verifies_and_says_which():
     report = bundle.verify_bundle(io.BytesIO(text.encode()))
     assert report.redacted == [0, 1, 2] and report.events == 4
     assert report.first_recorded == report.last_recorded  # only the erasure's own times are left
-
-
-def test_a_bundle_that_carries_erased_details_again_verifies_with_a_warning_naming_them(tmp_path):
-    """Details the person erased, put back into a bundle (from an older export, or a server
-    that wrote them back): the history is still theirs and signed, so it verifies, but the
-    report and the command name the indexes (the app's export never carries them)."""
-    text, _, _ = _signed(_erased_history(), {0})
-    report = bundle.verify_bundle(io.BytesIO(text.encode()))
-    assert report.redacted == [0] and report.unerased == [1, 2]
-    path = tmp_path / "bundle.json"
-    path.write_text(text)
-    cli = _consent_verify(str(path))
-    assert cli.returncode == 0, cli.stderr
-    assert "! events 1, 2: erased by a signed platform.erased event, but their details are in this file" in cli.stdout
-    clean, _, _ = _signed(_erased_history(), {0, 1, 2})
-    assert bundle.verify_bundle(io.BytesIO(clean.encode())).unerased == []
-    assert "but their details are in this file" not in _consent_verify(str(_write(tmp_path, clean))).stdout
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "clean.json"
-    path.write_text(text)
-    return path
 
 
 def test_a_held_receipt_matches_a_redacted_entry_by_its_leaf_and_a_forked_one_is_refused():

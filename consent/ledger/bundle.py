@@ -128,10 +128,6 @@ class Report:
     last_recorded: str | None = None
     #: Indexes of the events whose payloads were erased, each named by a signed erasure.
     redacted: list[int] = field(default_factory=list)
-    #: Indexes a signed erasure names whose events are in the bundle all the same: the
-    #: history is still the person's, but their erasure was undone (the app never exports
-    #: them), so a reader is warned, and an import must not take them.
-    unerased: list[int] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     #: Verified witness cosignatures on the newest checkpoint.
     cosignatures: list[Cosignature] = field(default_factory=list)
@@ -626,7 +622,6 @@ def verify_bundle(
     uncovered_from: int | None = None
     #: Redacted entries no signed erasure has named yet (an erasure comes after them).
     unexplained: set[int] = set()
-    erased: set[int] = set()
     items = parser.entries()
     # One entry of look-ahead, to tell two swapped events from a missing one.
     current = next(items, None)
@@ -646,7 +641,6 @@ def verify_bundle(
                 raise VerificationError(f"event {position} was changed: it no longer hashes to its leaf")
             pins.event(position, canonical)
             unexplained.difference_update(events.redacted_by(event))
-            erased.update(events.redacted_by(event))
             report.first_recorded = report.first_recorded or event["recorded"]
             report.last_recorded = event["recorded"]
         frontier.append(leaf)
@@ -679,7 +673,6 @@ def verify_bundle(
         raise VerificationError(f"bundle: declares {header['size']} events, holds {position}")
     report.size = position
     report.root = base64.b64encode(frontier.root()).decode()
-    report.unerased = sorted(erased.difference(report.redacted))
     if all_signatures:
         signatures = f"signatures (--all-signatures): all {report.checkpoints} checkpoints' signatures verified"
     else:

@@ -200,12 +200,6 @@ def verify_command(
         click.echo(f"  - {line}")
     if report.first_recorded:
         click.echo(f"  - events recorded from {report.first_recorded} to {report.last_recorded}")
-    if report.unerased:
-        # Not a failure: every event is still the person's, signed; but they erased these.
-        named = ("event " if len(report.unerased) == 1 else "events ") + ", ".join(map(str, report.unerased))
-        click.echo(f"  ! {named}: erased by a signed platform.erased event, but their details are in this file")
-        click.echo("    Their owner's own export leaves them redacted: this file was made or changed elsewhere,")
-        click.echo("    from details they had erased. Do not keep or pass on those events.")
     if report.key_pinned:
         click.echo(f"  - signed by the expected key {report.key}")
     else:

@@ -275,16 +275,10 @@ def redacted_indexes(s: Session, login: ActiveLogin) -> list[int]:
     """The indexes of the events whose payloads the person erased (with their platforms),
     as their signed erasures name them: reading them all raises the alarm for a payload an
     operator blanked, which no erasure names (it must never pass for the person's own)."""
-    return sorted(erasures(s, login))
-
-
-def erasures(s: Session, login: ActiveLogin) -> dict[int, int]:
-    """Each redacted event's index, to the index of the signed erasure that names it (read
-    as ``redacted_indexes`` reads them, alarm included)."""
-    named: dict[int, int] = {}
+    erased: set[int] = set()
     for event in iter_events(s, login):
-        named.update(dict.fromkeys(events.redacted_by(event), event["index"]))
-    return named
+        erased.update(events.redacted_by(event))
+    return sorted(erased)
 
 
 def state_at(s: Session, login: ActiveLogin, moment: datetime) -> LedgerState:
@@ -391,7 +385,9 @@ def export(s: Session, login: ActiveLogin, out: bundle.TextSink) -> int:
     with contextlib.closing(_checkpoints(s, login.user)) as notes, contextlib.closing(s.scalars(query)) as stored:
         entries = (
             bundle.Entry(
-                None if row.event is None or row.index in erased else json.loads(login.vault.read_bytes(row, "event")),
+                None
+                if row.event is None or row.index in erased
+                else json.loads(login.vault.read_bytes(row, "event")),
                 notes.upto(row.index + 1),
                 leaf=row.leaf_hash,
             )

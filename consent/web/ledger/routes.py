@@ -24,7 +24,7 @@ from consent.web.decisions import event_label
 from consent.web.errors import describe_alarm
 from consent.web.forms import ConsentForm, plausible_date
 from consent.web.ledger import bp
-from consent.web.ledger.views import describe, event_kinds, matches, redacted_rows, timeline_for
+from consent.web.ledger.views import describe, event_kinds, matches, timeline_for
 from consent.web.pages import form_page
 
 
@@ -92,10 +92,7 @@ def index() -> tuple[str, int]:
     names = _names()
     entries = [describe(e, names) for e in reversed(recorded)]
     filters = FilterForm(request.args, names=names)
-    if not filters.active:
-        # The events the person erased keep their place in the list, one row per run of them.
-        entries = sorted([*entries, *redacted_rows(recorded)], key=lambda e: e["index"], reverse=True)
-    elif filters.validate():
+    if filters.active and filters.validate():
         entries = [
             e
             for e in entries
@@ -250,9 +247,8 @@ class _TextOver:
 def event(index: int) -> str | tuple[str, int]:
     found = ledger.get_event(db.session(), current_user.login, index)
     if found is None:
-        erasure = ledger.erasures(db.session(), current_user.login).get(index)
-        if erasure is not None:
-            return render_template("ledger/redacted.html", index=index, erasure=erasure), 404
+        if index in ledger.redacted_indexes(db.session(), current_user.login):
+            return render_template("ledger/redacted.html", index=index), 404
         abort(404)
     return render_template(
         "ledger/event.html",

@@ -22,7 +22,6 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """What the event page and lists show of one event."""
     at, recorded = events.parse_time(event["at"]), events.parse_time(event["recorded"])
     data = event["data"]
-    erased: list[tuple[int, int]] = []  # an erasure's redacted events, as runs
     if event["type"] in events.USE_TYPES:
         what = use_label(str(data.get("purpose", "")), str(data.get("label", "")))
     elif event["type"] in events.REQUEST_TYPES:
@@ -32,7 +31,6 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     elif event["type"] == events.PLATFORM_ERASED:
         count = len(data.get("redacted", []))
         what = ngettext("%(num)d event redacted", "%(num)d events redacted", count)
-        erased = runs(data.get("redacted", []))
     else:
         what = str(data.get("name", ""))
     return {
@@ -51,30 +49,7 @@ def describe(event: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         #: The day it was decided, for the person (see consent.web.times.day_of).
         "day": at.date() if made_from_a_day(at, recorded) else day_of(at),
         "data": data,
-        "erased": erased,
     }
-
-
-def runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted indexes as runs of consecutive ones, (first, last): 0 1 2 3 38 40 41 gives
-    (0, 3), (38, 38), (40, 41); one line per run reads better than one per event."""
-    found: list[tuple[int, int]] = []
-    for index in sorted(indexes):
-        if found and index == found[-1][1] + 1:
-            found[-1] = (found[-1][0], index)
-        else:
-            found.append((index, index))
-    return found
-
-
-def redacted_rows(recorded: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ledger list's rows for the events the person erased: one per run of them, named
-    by the signed erasure that redacted them (the rest of their row is gone with them)."""
-    rows = []
-    for event in recorded:
-        for first, last in runs(events.redacted_by(event)):
-            rows.append({"index": first, "last": last, "count": last - first + 1, "erasure": event["index"]})
-    return rows
 
 
 #: The kinds of event in the order the ledger page's filter offers them.
